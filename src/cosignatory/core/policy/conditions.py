@@ -1,0 +1,132 @@
+"""Rule conditions in CEL (the `common-expression-language` package, imported as `cel`).
+
+Each `when` is compiled once per policy load; each order gets one context. Every error
+from the CEL library is wrapped here into `ConditionSyntaxError` / `ConditionEvalError`,
+and callers fail closed on them: a condition that cannot be evaluated never silently
+skips its rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import cel
+
+__all__ = [
+    "CEL_VARIABLES",
+    "MAX_EXPRESSION_CHARS",
+    "ConditionEvalError",
+    "ConditionSyntaxError",
+    "compile_condition",
+    "condition_context",
+    "evaluate_condition",
+]
+
+# Bounded so a policy cannot smuggle in pathological expressions (parse time, memory).
+MAX_EXPRESSION_CHARS = 2000
+MAX_NESTING = 32
+CEL_VARIABLES = frozenset({"action", "params", "proposer", "justification", "now"})
+
+_CEL_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
+
+
+class ConditionSyntaxError(Exception):
+    """A `when` expression that does not compile; line/col are 1-based inside it."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+class ConditionEvalError(Exception):
+    """A compiled condition that failed on a concrete order."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _nesting(expression: str) -> int:
+    depth = deepest = 0
+    for ch in expression:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def compile_condition(expression: str) -> Any:
+    """Compile `expression`; raise ConditionSyntaxError with a position on failure."""
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ConditionSyntaxError(
+            f"condition is {len(expression)} characters long; the limit is "
+            f"{MAX_EXPRESSION_CHARS}: split it into several rules"
+        )
+    if _nesting(expression) > MAX_NESTING:
+        raise ConditionSyntaxError(
+            f"condition nests deeper than {MAX_NESTING} levels; simplify it"
+        )
+    if not expression.strip():
+        raise ConditionSyntaxError("condition is empty; remove `when` or write an expression")
+    try:
+        program = cel.compile(expression)
+    except Exception as e:  # the binding raises ValueError, but wrap anything it throws
+        text = str(e)
+        match = _CEL_POSITION.search(text)
+        if match:
+            detail = match.group(3).strip().splitlines()[0]
+            raise ConditionSyntaxError(
+                f"invalid CEL: {detail}", int(match.group(1)), int(match.group(2)) + 1
+            ) from e
+        raise ConditionSyntaxError(f"invalid CEL: {text.splitlines()[0] if text else e!r}") from e
+    unknown = sorted(set(program.variables()) - CEL_VARIABLES)
+    if unknown:
+        names = ", ".join(f"`{n}`" for n in unknown)
+        known = ", ".join(f"`{n}`" for n in sorted(CEL_VARIABLES))
+        raise ConditionSyntaxError(f"unknown variable {names}; conditions may use {known}")
+    return program
+
+
+def condition_context(
+    *,
+    action: str,
+    params: Mapping[str, Any],
+    proposer_id: str,
+    proposer_roles: Sequence[str],
+    justification: str,
+    now: datetime,
+) -> dict[str, Any]:
+    if now.tzinfo is None:
+        raise RuntimeError("condition_context needs a timezone-aware `now`")
+    return {
+        "action": action,
+        "params": dict(params),
+        "proposer": {"id": proposer_id, "roles": sorted(proposer_roles)},
+        "justification": justification,
+        "now": now,
+    }
+
+
+def evaluate_condition(program: Any, context: Mapping[str, Any]) -> bool:
+    """Run a compiled condition; anything but a boolean result is an error."""
+    try:
+        result = program.execute(dict(context))
+    except KeyError as e:
+        raise ConditionEvalError(
+            f"no such key `{e.args[0] if e.args else e}`; declare the param or guard with has()"
+        ) from e
+    except Exception as e:  # foreign library: wrap every failure, fail closed upstream
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConditionEvalError(first[:300]) from e
+    if not isinstance(result, bool):
+        raise ConditionEvalError(
+            f"condition returned `{result!r}` ({type(result).__name__}), not a boolean"
+        )
+    return result

@@ -1,0 +1,144 @@
+"""Data types of the decision engine: what goes in (orders, reviews), what comes out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cosignatory.core.errors import ErrorCode
+from cosignatory.core.policy.model import Requirement
+
+__all__ = [
+    "CountedReview",
+    "Decision",
+    "DecisionStatus",
+    "OrderInput",
+    "Refusal",
+    "ReviewDecision",
+    "ReviewInput",
+    "SeatState",
+]
+
+
+class DecisionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REFUSED = "refused"
+
+
+class ReviewDecision(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+
+
+def _aware(value: datetime | None, name: str) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"`{name}` must be timezone-aware")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderInput:
+    """An order as the engine sees it; `created_at` enables the ttl check."""
+
+    action: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    proposer: str
+    justification: str = ""
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _aware(self.created_at, "created_at")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewInput:
+    reviewer: str
+    decision: ReviewDecision
+    at: datetime | None = None
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        _aware(self.at, "at")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeatState:
+    role: str
+    count: int
+    filled_by: tuple[str, ...]
+    eligible: tuple[str, ...]  # could still fill it: eligible and not yet reviewed
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.count - len(self.filled_by))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountedReview:
+    """What the engine made of one review: counted for a seat, a veto, or ignored (why)."""
+
+    reviewer: str
+    decision: ReviewDecision
+    at: datetime | None
+    counted: bool
+    seat: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    code: ErrorCode
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    status: DecisionStatus
+    matched_rules: tuple[str, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
+    seats: tuple[SeatState, ...] = ()
+    vetoers: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    reviews: tuple[CountedReview, ...] = ()
+    error: Refusal | None = None
+    expires_at: datetime | None = None
+    approved_at: datetime | None = None
+    rejected_at: datetime | None = None
+    rejected_by: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> tuple[Requirement, ...]:
+        return tuple(
+            Requirement(role=s.role, count=s.missing) for s in self.seats if s.missing > 0
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The `policy evaluate --json` contract (ARCHITECTURE.md)."""
+        out: dict[str, Any] = {
+            "status": self.status.value,
+            "matched_rules": list(self.matched_rules),
+            "seats": [
+                {
+                    "role": s.role,
+                    "count": s.count,
+                    "filled_by": list(s.filled_by),
+                    "eligible": list(s.eligible),
+                }
+                for s in self.seats
+            ],
+            "missing": [{"role": m.role, "count": m.count} for m in self.missing],
+            "vetoers": list(self.vetoers),
+            "reasons": list(self.reasons),
+        }
+        if self.approved_at is not None:
+            out["approved_at"] = self.approved_at.isoformat()
+        if self.expires_at is not None:
+            out["expires_at"] = self.expires_at.isoformat()
+        if self.error is not None:
+            out["error"] = {"code": self.error.code.value, "message": self.error.message}
+        return out

@@ -1,0 +1,114 @@
+"""The policy model: frozen, already validated objects built by `parse.load_policy`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Action",
+    "ParamSpec",
+    "ParamType",
+    "Person",
+    "Policy",
+    "Requirement",
+    "Rule",
+    "Settings",
+    "ALL_ACTIONS",
+]
+
+ALL_ACTIONS = "*"
+
+
+class ParamType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    LIST = "list"  # a list of strings
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    ttl: timedelta = timedelta(hours=24)
+    execution_window: timedelta = timedelta(hours=1)
+    proposer_may_approve: bool = False
+    one_seat_per_person: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Person:
+    id: str
+    name: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParamSpec:
+    name: str
+    type: ParamType
+    required: bool = False
+    enum: tuple[Any, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    pattern: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    name: str
+    params: Mapping[str, ParamSpec]
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, order=True)
+class Requirement:
+    """A seat: `count` distinct eligible holders of `role` must approve."""
+
+    role: str
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"seat count must be at least 1, got {self.count}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    id: str
+    description: str = ""
+    applies_to: frozenset[str]  # action names, or {ALL_ACTIONS}
+    when: str | None = None
+    proposers: frozenset[str] | None = None  # None: anyone in the roster may propose
+    require: tuple[Requirement, ...] = ()
+    veto: frozenset[str] = frozenset()
+    reject_after_denials: int | None = None
+
+    def applies_to_action(self, action: str) -> bool:
+        return ALL_ACTIONS in self.applies_to or action in self.applies_to
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    name: str
+    settings: Settings
+    people: Mapping[str, Person]
+    actions: Mapping[str, Action]
+    rules: tuple[Rule, ...]
+    roles: frozenset[str]
+    digest: str  # sha256 of the source text: what orders pin
+    source: str = field(repr=False, compare=False)
+    # Compiled CEL programs by rule id; opaque C objects, so kept out of eq/repr.
+    conditions: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def holders(self, role: str) -> frozenset[str]:
+        return frozenset(p.id for p in self.people.values() if role in p.roles)
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)

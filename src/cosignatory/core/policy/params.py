@@ -1,0 +1,82 @@
+"""Order parameters checked against an action's declared schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cosignatory.core.policy.model import Action, ParamSpec, ParamType
+
+__all__ = ["check_params", "sample_params", "sample_value"]
+
+
+def _type_ok(spec: ParamSpec, value: Any) -> bool:
+    if spec.type is ParamType.STRING:
+        return isinstance(value, str)
+    if spec.type is ParamType.INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if spec.type is ParamType.BOOLEAN:
+        return isinstance(value, bool)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_one(spec: ParamSpec, value: Any) -> list[str]:
+    name = spec.name
+    if not _type_ok(spec, value):
+        want = "a list of strings" if spec.type is ParamType.LIST else f"a {spec.type.value}"
+        return [f"param `{name}` must be {want}, got `{value!r}`"]
+    problems: list[str] = []
+    values = value if spec.type is ParamType.LIST else [value]
+    for v in values:
+        if spec.enum is not None and v not in spec.enum:
+            allowed = ", ".join(f"`{e}`" for e in spec.enum)
+            problems.append(f"param `{name}` is `{v}`; allowed values: {allowed}")
+        if spec.pattern is not None and isinstance(v, str) and not re.fullmatch(spec.pattern, v):
+            problems.append(f"param `{name}` is `{v}`, which does not match `{spec.pattern}`")
+    if spec.type is ParamType.INTEGER:
+        if spec.minimum is not None and value < spec.minimum:
+            problems.append(f"param `{name}` is `{value}`; the minimum is {spec.minimum}")
+        if spec.maximum is not None and value > spec.maximum:
+            problems.append(f"param `{name}` is `{value}`; the maximum is {spec.maximum}")
+    return problems
+
+
+def check_params(action: Action, params: Mapping[str, Any]) -> list[str]:
+    """Every problem with `params` for `action`, as sentences; empty when valid."""
+    problems: list[str] = []
+    for key in params:
+        if key not in action.params:
+            declared = ", ".join(f"`{k}`" for k in action.params) or "none"
+            problems.append(f"unknown param `{key}` for action `{action.name}`; declared: {declared}")
+    for spec in action.params.values():
+        if spec.name not in params:
+            if spec.required:
+                problems.append(f"param `{spec.name}` is required for action `{action.name}`")
+            continue
+        problems.extend(_check_one(spec, params[spec.name]))
+    return problems
+
+
+def sample_value(spec: ParamSpec) -> Any:
+    """A valid value for `spec` (used to dry-run conditions at load time)."""
+    if spec.enum:
+        first = spec.enum[0]
+        return [first] if spec.type is ParamType.LIST else first
+    if spec.type is ParamType.INTEGER:
+        if spec.minimum is not None:
+            return spec.minimum
+        return min(0, spec.maximum) if spec.maximum is not None else 0
+    if spec.type is ParamType.BOOLEAN:
+        return False
+    if spec.type is ParamType.LIST:
+        return []
+    return "sample"
+
+
+def sample_params(action: Action, *, include_optional: bool = True) -> dict[str, Any]:
+    return {
+        spec.name: sample_value(spec)
+        for spec in action.params.values()
+        if include_optional or spec.required
+    }

@@ -1,0 +1,121 @@
+"""Filling seats is a bipartite matching problem (people ↔ seat slots), not a count.
+
+With seats {treasurer ×2, risk ×1} and approvals from eve (treasurer + risk), bob and
+cat (treasurers), a greedy count that seats eve as a treasurer leaves risk empty; the
+matching moves eve to risk and seats bob and cat. We use Kuhn's augmenting paths with
+capacities: each person is a left vertex, each role a right vertex with `count` slots.
+Adding people one at a time (in review order) keeps a maximum matching at every step,
+so the moment the last slot fills is also known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cosignatory.core.policy.model import Requirement
+
+__all__ = ["SeatMatcher", "fill_seats", "max_filled"]
+
+
+@dataclass
+class SeatMatcher:
+    """Incremental maximum matching of people to role slots.
+
+    `one_seat_per_person=False` lets one approval count once for *each* role the person
+    holds (still at most one slot per role: a seat of count 2 needs two people).
+    """
+
+    capacity: dict[str, int]
+    one_seat_per_person: bool = True
+
+    def __post_init__(self) -> None:
+        self._assigned: dict[str, list[str]] = {role: [] for role in self.capacity}
+        self._seat_of: dict[str, str] = {}
+        self._roles_of: dict[str, frozenset[str]] = {}
+
+    @classmethod
+    def for_requirements(
+        cls, requirements: Iterable[Requirement], *, one_seat_per_person: bool = True
+    ) -> SeatMatcher:
+        return cls({r.role: r.count for r in requirements}, one_seat_per_person)
+
+    @property
+    def slots(self) -> int:
+        return sum(self.capacity.values())
+
+    @property
+    def filled(self) -> int:
+        return sum(len(v) for v in self._assigned.values())
+
+    def is_full(self) -> bool:
+        return self.filled == self.slots
+
+    def assignment(self) -> dict[str, tuple[str, ...]]:
+        return {role: tuple(people) for role, people in self._assigned.items()}
+
+    def seat_of(self, person: str) -> tuple[str, ...]:
+        if self.one_seat_per_person:
+            seat = self._seat_of.get(person)
+            return (seat,) if seat else ()
+        return tuple(r for r, people in self._assigned.items() if person in people)
+
+    def add(self, person: str, roles: frozenset[str]) -> bool:
+        """Offer `person`'s approval; True when it increased the number of filled slots."""
+        if person in self._roles_of:
+            return False
+        useful = frozenset(r for r in roles if r in self.capacity)
+        self._roles_of[person] = useful
+        if not self.one_seat_per_person:
+            grew = False
+            for role in sorted(useful):
+                if len(self._assigned[role]) < self.capacity[role]:
+                    self._assigned[role].append(person)
+                    grew = True
+            return grew
+        return self._augment(person, set())
+
+    def _augment(self, person: str, visited: set[str]) -> bool:
+        # Sorted for determinism: the same input always yields the same explanation.
+        for role in sorted(self._roles_of[person]):
+            if role in visited:
+                continue
+            visited.add(role)
+            seated = self._assigned[role]
+            if len(seated) < self.capacity[role]:
+                seated.append(person)
+                self._seat_of[person] = role
+                return True
+            for other in list(seated):
+                if self._augment(other, visited):
+                    seated.remove(other)
+                    seated.append(person)
+                    self._seat_of[person] = role
+                    return True
+        return False
+
+
+def fill_seats(
+    requirements: Sequence[Requirement],
+    approvers: Sequence[tuple[str, frozenset[str]]],
+    *,
+    one_seat_per_person: bool = True,
+) -> dict[str, tuple[str, ...]]:
+    """Who fills which seat, for approvers offered in the given order."""
+    matcher = SeatMatcher.for_requirements(requirements, one_seat_per_person=one_seat_per_person)
+    for person, roles in approvers:
+        matcher.add(person, roles)
+    return matcher.assignment()
+
+
+def max_filled(
+    requirements: Sequence[Requirement],
+    people_roles: Mapping[str, frozenset[str]],
+    *,
+    one_seat_per_person: bool = True,
+) -> int:
+    """The largest number of slots that `people_roles` can fill together."""
+    matcher = SeatMatcher.for_requirements(requirements, one_seat_per_person=one_seat_per_person)
+    for person in sorted(people_roles):
+        matcher.add(person, people_roles[person])
+    return matcher.filled
