@@ -13,5 +13,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-policy_app = typer.Typer(help="Check, evaluate and analyze policy files (no database).", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Check, evaluate and analyze policy files (no database).", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")

@@ -58,5 +58,9 @@ def evaluate_cmd(
     if as_json:
         print_json(decision.to_json())
     else:
-        render_decision(Console(highlight=False), decision, title=f"{request.order.action} by {request.order.proposer}")
+        render_decision(
+            Console(highlight=False),
+            decision,
+            title=f"{request.order.action} by {request.order.proposer}",
+        )
     return 0

@@ -25,8 +25,10 @@ def render_decision(console: Console, decision: Decision, *, title: str = "") ->
         head = f"{title}: {head}"
     console.print(head)
     if decision.error is not None:
-        console.print(f"  refused ([bold]{decision.error.code.value}[/]): {decision.error.message}",
-                      highlight=False)
+        console.print(
+            f"  refused ([bold]{decision.error.code.value}[/]): {decision.error.message}",
+            highlight=False,
+        )
         return
     console.print(f"  matched rules: {', '.join(decision.matched_rules)}", highlight=False)
     if decision.seats:

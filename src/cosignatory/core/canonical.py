@@ -11,7 +11,7 @@ from typing import Any
 
 import rfc8785
 
-__all__ = ["canonical_json", "sha256_hex", "digest"]
+__all__ = ["canonical_json", "digest", "sha256_hex"]
 
 
 def canonical_json(value: Any) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["TRANSITIONS", "OrderState", "can_move", "sources_of", "TERMINAL_STATES"]
+__all__ = ["TERMINAL_STATES", "TRANSITIONS", "OrderState", "can_move", "sources_of"]
 
 
 class OrderState(StrEnum):

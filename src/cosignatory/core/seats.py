@@ -33,6 +33,8 @@ class SeatMatcher:
         self._assigned: dict[str, list[str]] = {role: [] for role in self.capacity}
         self._seat_of: dict[str, str] = {}
         self._roles_of: dict[str, frozenset[str]] = {}
+        self._filled = 0
+        self._slots = sum(self.capacity.values())
 
     @classmethod
     def for_requirements(
@@ -42,14 +44,14 @@ class SeatMatcher:
 
     @property
     def slots(self) -> int:
-        return sum(self.capacity.values())
+        return self._slots
 
     @property
     def filled(self) -> int:
-        return sum(len(v) for v in self._assigned.values())
+        return self._filled
 
     def is_full(self) -> bool:
-        return self.filled == self.slots
+        return self._filled == self._slots
 
     def assignment(self) -> dict[str, tuple[str, ...]]:
         return {role: tuple(people) for role, people in self._assigned.items()}
@@ -71,9 +73,13 @@ class SeatMatcher:
             for role in sorted(useful):
                 if len(self._assigned[role]) < self.capacity[role]:
                     self._assigned[role].append(person)
+                    self._filled += 1
                     grew = True
             return grew
-        return self._augment(person, set())
+        if self._augment(person, set()):
+            self._filled += 1
+            return True
+        return False
 
     def _augment(self, person: str, visited: set[str]) -> bool:
         # Sorted for determinism: the same input always yields the same explanation.

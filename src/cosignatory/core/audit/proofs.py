@@ -87,12 +87,20 @@ def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
 
 
 def inclusion_proof(index: int, tree_size: int, reader: HashReader) -> tuple[bytes, ...]:
-    """The audit path of leaf `index` in the tree of the first `tree_size` leaves."""
+    """The audit path of leaf `index` in the tree of the first `tree_size` leaves.
+
+    Raises `ProofError` unless 0 <= index < tree_size, and `TreeError` if `reader`
+    lacks a node (the log is shorter than `tree_size`).
+    """
     return tuple(subtree_hashes(inclusion_ranges(index, tree_size), reader))
 
 
 def consistency_proof(first: int, second: int, reader: HashReader) -> tuple[bytes, ...]:
-    """The proof that the tree of size `second` extends the tree of size `first`."""
+    """The proof that the tree of size `second` extends the tree of size `first`.
+
+    Raises `ProofError` unless 0 <= first <= second, and `TreeError` if `reader` lacks
+    a node (the log is shorter than `second`).
+    """
     return tuple(subtree_hashes(consistency_ranges(first, second), reader))
 
 

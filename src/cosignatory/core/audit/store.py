@@ -91,10 +91,24 @@ class MemoryHashStore:
             levels.append([])
         for level, h in enumerate(created):
             row = levels[level]
-            if len(row) != index >> level:
-                self._put(level, index >> level, h)
-            else:
+            if len(row) == index >> level:
                 row.append(h)
+            else:
+                self._put(level, index >> level, h)
+
+    def put_extended(self, old_size: int, created: Sequence[Sequence[bytes]]) -> None:
+        """Store what `CompactRange.extend` returned for a tree that had `old_size` leaves."""
+        levels = self._levels
+        while len(levels) < len(created):
+            levels.append([])
+        for level, hashes in enumerate(created):
+            row = levels[level]
+            first = old_size >> level
+            if len(row) == first:
+                row.extend(hashes)
+            else:
+                for offset, h in enumerate(hashes):
+                    self._put(level, first + offset, h)
 
     def _put(self, level: int, index: int, h: bytes) -> None:
         if len(h) != HASH_SIZE:

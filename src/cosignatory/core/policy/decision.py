@@ -113,9 +113,7 @@ class Decision:
 
     @property
     def missing(self) -> tuple[Requirement, ...]:
-        return tuple(
-            Requirement(role=s.role, count=s.missing) for s in self.seats if s.missing > 0
-        )
+        return tuple(Requirement(role=s.role, count=s.missing) for s in self.seats if s.missing > 0)
 
     def to_json(self) -> dict[str, Any]:
         """The `policy evaluate --json` contract (ARCHITECTURE.md)."""

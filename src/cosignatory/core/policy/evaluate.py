@@ -27,6 +27,7 @@ from datetime import datetime
 from cosignatory.core.errors import ErrorCode, RefusedError
 from cosignatory.core.policy.conditions import (
     ConditionEvalError,
+    cel_context,
     condition_context,
     evaluate_condition,
 )
@@ -81,26 +82,32 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
     proposer = policy.people.get(order.proposer)
     if proposer is None:
         raise RefusedError(
-            f"`{order.proposer}` is not in the roster of policy `{policy.name}` and may not propose",
+            f"`{order.proposer}` is not in the roster of policy `{policy.name}` "
+            "and may not propose",
             code=ErrorCode.NOT_PROPOSER,
         )
     problems = check_params(action, order.params)
     if problems:
         raise RefusedError("; ".join(problems), code=ErrorCode.INVALID_PARAMS)
 
-    ctx = condition_context(
-        action=order.action,
-        params=order.params,
-        proposer_id=proposer.id,
-        proposer_roles=sorted(proposer.roles),
-        justification=order.justification,
-        now=now,
-    )
+    candidates = policy.rules_for(order.action)
+    programs = [policy.conditions.get(rule.id) for rule in candidates]
+    ctx = None
+    if any(p is not None for p in programs):
+        names = {name for rule in candidates for name in policy.condition_variables(rule.id)}
+        ctx = cel_context(
+            condition_context(
+                action=order.action,
+                params=order.params,
+                proposer_id=proposer.id,
+                proposer_roles=sorted(proposer.roles),
+                justification=order.justification,
+                now=now,
+            ),
+            names,
+        )
     matched: list[Rule] = []
-    for rule in policy.rules:
-        if not rule.applies_to_action(order.action):
-            continue
-        program = policy.conditions.get(rule.id)
+    for rule, program in zip(candidates, programs, strict=True):
         if program is not None:
             try:
                 if not evaluate_condition(program, ctx):
@@ -126,7 +133,9 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
                 code=ErrorCode.NOT_PROPOSER,
             )
     veto_roles = frozenset(role for rule in matched for role in rule.veto)
-    return Proposal(rules=tuple(matched), requirements=requirements_of(matched), veto_roles=veto_roles)
+    return Proposal(
+        rules=tuple(matched), requirements=requirements_of(matched), veto_roles=veto_roles
+    )
 
 
 def _review_key(review: ReviewInput, now: datetime) -> tuple[datetime, str, int]:
@@ -164,9 +173,12 @@ def evaluate(
 
     vetoers = tuple(
         sorted(
-            pid
-            for pid, person in policy.people.items()
-            if person.roles & proposal.veto_roles and may_approve(pid)
+            {
+                pid
+                for role in proposal.veto_roles
+                for pid in policy.holders(role)
+                if may_approve(pid)
+            }
         )
     )
     matcher = SeatMatcher.for_requirements(
@@ -187,8 +199,15 @@ def evaluate(
         who, at = review.reviewer, review.at or now
 
         def ignore(note: str, review: ReviewInput = review) -> None:
-            counted.append(CountedReview(reviewer=review.reviewer, decision=review.decision,
-                                         at=review.at, counted=False, note=note))
+            counted.append(
+                CountedReview(
+                    reviewer=review.reviewer,
+                    decision=review.decision,
+                    at=review.at,
+                    counted=False,
+                    note=note,
+                )
+            )
             reasons.append(f"{review.decision.value} by `{review.reviewer}` ignored: {note}")
 
         person = policy.people.get(who)
@@ -208,12 +227,21 @@ def evaluate(
         seat_roles = person.roles & required_roles
         is_vetoer = bool(person.roles & proposal.veto_roles)
         if not seat_roles and not (is_vetoer and review.decision is ReviewDecision.DENY):
-            ignore("they hold no role that could fill a seat of this order"
-                   + (" (a vetoer can only deny)" if is_vetoer else ""))
+            ignore(
+                "they hold no role that could fill a seat of this order"
+                + (" (a vetoer can only deny)" if is_vetoer else "")
+            )
             continue
         if review.decision is ReviewDecision.DENY:
-            counted.append(CountedReview(reviewer=who, decision=review.decision, at=review.at,
-                                         counted=True, note="veto" if is_vetoer else "deny"))
+            counted.append(
+                CountedReview(
+                    reviewer=who,
+                    decision=review.decision,
+                    at=review.at,
+                    counted=True,
+                    note="veto" if is_vetoer else "deny",
+                )
+            )
             if is_vetoer:
                 vetoed_by.append(who)
                 rejected_at = rejected_at or at
@@ -224,9 +252,16 @@ def evaluate(
             continue
         grew = matcher.add(who, seat_roles)
         seats = matcher.seat_of(who)
-        counted.append(CountedReview(reviewer=who, decision=review.decision, at=review.at,
-                                     counted=grew, seat=seats[0] if seats else None,
-                                     note="" if grew else "not needed: its seats were full"))
+        counted.append(
+            CountedReview(
+                reviewer=who,
+                decision=review.decision,
+                at=review.at,
+                counted=grew,
+                seat=seats[0] if seats else None,
+                note="" if grew else "not needed: its seats were full",
+            )
+        )
         if not grew:
             reasons.append(f"approval by `{who}` not needed: every seat they could fill is taken")
         if grew and approved_at is None and matcher.is_full():
@@ -256,13 +291,13 @@ def evaluate(
     for req in requirements:
         eligible = tuple(
             sorted(
-                pid
-                for pid in policy.holders(req.role)
-                if may_approve(pid) and pid not in reviewed
+                pid for pid in policy.holders(req.role) if may_approve(pid) and pid not in reviewed
             )
         )
         seat_states.append(
-            SeatState(role=req.role, count=req.count, filled_by=assignment[req.role], eligible=eligible)
+            SeatState(
+                role=req.role, count=req.count, filled_by=assignment[req.role], eligible=eligible
+            )
         )
 
     rejected_by = tuple(vetoed_by) + tuple(d for d in threshold_hit if d not in vetoed_by)
@@ -286,13 +321,21 @@ def evaluate(
                 could = ", ".join(f"`{p}`" for p in s.eligible) or "nobody left"
                 reasons.append(f"waiting for {s.missing} more {s.role} (could be: {could})")
         # Could the people still able to act complete it? If not, say so plainly.
-        pool = {c.reviewer: policy.people[c.reviewer].roles & required_roles
-                for c in counted if c.counted and c.decision is ReviewDecision.APPROVE}
+        pool = {
+            c.reviewer: policy.people[c.reviewer].roles & required_roles
+            for c in counted
+            if c.counted and c.decision is ReviewDecision.APPROVE
+        }
         for s in seat_states:
             for pid in s.eligible:
                 pool[pid] = policy.people[pid].roles & required_roles
-        if max_filled(requirements, pool, one_seat_per_person=settings.one_seat_per_person) < matcher.slots:
-            reasons.append("can no longer be approved: too few eligible people remain to fill every seat")
+        if (
+            max_filled(requirements, pool, one_seat_per_person=settings.one_seat_per_person)
+            < matcher.slots
+        ):
+            reasons.append(
+                "can no longer be approved: too few eligible people remain to fill every seat"
+            )
 
     return Decision(
         status=status,

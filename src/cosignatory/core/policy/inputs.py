@@ -12,7 +12,9 @@ from cosignatory.core.policy.decision import OrderInput, ReviewDecision, ReviewI
 
 __all__ = ["EvaluateRequest", "parse_evaluate_request", "parse_timestamp"]
 
-ORDER_KEYS = frozenset({"action", "params", "proposer", "justification", "reviews", "at", "created_at"})
+ORDER_KEYS = frozenset(
+    {"action", "params", "proposer", "justification", "reviews", "at", "created_at"}
+)
 REVIEW_KEYS = frozenset({"reviewer", "decision", "at", "comment"})
 
 
@@ -38,7 +40,9 @@ def parse_timestamp(value: Any, where: str) -> datetime:
 
 def parse_evaluate_request(unverified: Any) -> EvaluateRequest:
     if not isinstance(unverified, Mapping):
-        raise InputError("input must be a JSON object with `action`, `params`, `proposer` and `reviews`")
+        raise InputError(
+            "input must be a JSON object with `action`, `params`, `proposer` and `reviews`"
+        )
     unknown = sorted(set(unverified) - ORDER_KEYS)
     if unknown:
         raise InputError(
@@ -63,7 +67,9 @@ def parse_evaluate_request(unverified: Any) -> EvaluateRequest:
             raise InputError(f"{where} must be an object with `reviewer` and `decision`")
         extra = sorted(set(raw) - REVIEW_KEYS)
         if extra:
-            raise InputError(f"{where}: unknown key `{extra[0]}`; allowed: {', '.join(sorted(REVIEW_KEYS))}")
+            raise InputError(
+                f"{where}: unknown key `{extra[0]}`; allowed: {', '.join(sorted(REVIEW_KEYS))}"
+            )
         if not isinstance(raw.get("reviewer"), str) or not raw["reviewer"]:
             raise InputError(f"{where}.reviewer must be a non-empty string")
         decision = raw.get("decision")
@@ -73,10 +79,16 @@ def parse_evaluate_request(unverified: Any) -> EvaluateRequest:
         if not isinstance(comment, str):
             raise InputError(f"{where}.comment must be a string")
         at = parse_timestamp(raw["at"], f"{where}.at") if "at" in raw else None
-        reviews.append(ReviewInput(reviewer=raw["reviewer"], decision=ReviewDecision(decision), at=at, comment=comment))
+        reviews.append(
+            ReviewInput(
+                reviewer=raw["reviewer"], decision=ReviewDecision(decision), at=at, comment=comment
+            )
+        )
     at = parse_timestamp(unverified["at"], "`at`") if "at" in unverified else None
     created = (
-        parse_timestamp(unverified["created_at"], "`created_at`") if "created_at" in unverified else None
+        parse_timestamp(unverified["created_at"], "`created_at`")
+        if "created_at" in unverified
+        else None
     )
     order = OrderInput(
         action=unverified["action"],

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "ALL_ACTIONS",
     "Action",
     "ParamSpec",
     "ParamType",
@@ -17,7 +18,6 @@ __all__ = [
     "Requirement",
     "Rule",
     "Settings",
-    "ALL_ACTIONS",
 ]
 
 ALL_ACTIONS = "*"
@@ -103,9 +103,39 @@ class Policy:
     source: str = field(repr=False, compare=False)
     # Compiled CEL programs by rule id; opaque C objects, so kept out of eq/repr.
     conditions: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Indexes derived from the fields above once, at load: the engine's hot path reads them.
+    _holders: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _rules_for: Mapping[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+    _condition_vars: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        holders: dict[str, set[str]] = {role: set() for role in self.roles}
+        for person in self.people.values():
+            for role in person.roles:
+                holders.setdefault(role, set()).add(person.id)
+        object.__setattr__(self, "_holders", {r: frozenset(p) for r, p in holders.items()})
+        object.__setattr__(
+            self,
+            "_rules_for",
+            {a: tuple(r for r in self.rules if r.applies_to_action(a)) for a in self.actions},
+        )
+        object.__setattr__(
+            self,
+            "_condition_vars",
+            {rid: frozenset(prog.variables()) for rid, prog in self.conditions.items()},
+        )
+
+    def condition_variables(self, rule_id: str) -> frozenset[str]:
+        """CEL variables the rule's condition references (empty without a condition)."""
+        return self._condition_vars.get(rule_id, frozenset())
 
     def holders(self, role: str) -> frozenset[str]:
-        return frozenset(p.id for p in self.people.values() if role in p.roles)
+        """People who hold `role` in this version's roster."""
+        return self._holders.get(role, frozenset())
+
+    def rules_for(self, action: str) -> tuple[Rule, ...]:
+        """Rules whose `applies_to` names `action` (or `*`), in policy order."""
+        return self._rules_for.get(action, ())
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

@@ -48,7 +48,9 @@ def check_params(action: Action, params: Mapping[str, Any]) -> list[str]:
     for key in params:
         if key not in action.params:
             declared = ", ".join(f"`{k}`" for k in action.params) or "none"
-            problems.append(f"unknown param `{key}` for action `{action.name}`; declared: {declared}")
+            problems.append(
+                f"unknown param `{key}` for action `{action.name}`; declared: {declared}"
+            )
     for spec in action.params.values():
         if spec.name not in params:
             if spec.required:

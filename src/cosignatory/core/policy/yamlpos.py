@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-__all__ = ["Pos", "YamlSyntaxError", "load_yaml", "key_pos", "value_pos", "item_pos"]
+__all__ = ["Pos", "YamlSyntaxError", "item_pos", "key_pos", "load_yaml", "value_pos"]
 
 
 @dataclass(frozen=True, kw_only=True, order=True)

@@ -1,0 +1,189 @@
+"""`/v1/orders`: propose, list, show, review, cancel, execute, record the result.
+
+Handlers are thin: authenticate, call one service use case, serialize its view. The
+service decides everything (eligibility, state moves); its typed errors become
+problem+json in `api.problems`. Responses are built straight from `OrderView.to_json()`
+(the response models document them; FastAPI does not re-validate a returned Response).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from cosignatory.api.auth import CallerPrincipal, ServiceDep
+from cosignatory.api.metrics import ApiMetrics
+from cosignatory.api.responses import problems
+from cosignatory.api.schemas import (
+    CancelRequest,
+    ExecuteRequest,
+    Execution,
+    Order,
+    OrderPage,
+    OrderStateName,
+    ProposeRequest,
+    ResultRequest,
+    ReviewRequest,
+)
+from cosignatory.core.lifecycle import OrderState
+from cosignatory.core.policy import ReviewDecision
+from cosignatory.service import Outcome
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+OrderId = Annotated[str, Path(min_length=1, max_length=64, description="An `ord_…` id.")]
+_DECIDED = frozenset({OrderState.APPROVED, OrderState.REJECTED})
+
+
+def _metrics(request: Request) -> ApiMetrics:
+    metrics: ApiMetrics = request.app.state.metrics
+    return metrics
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Order,
+    responses=problems(401, 403, 409, 422),
+    summary="Propose an order",
+)
+def propose(body: ProposeRequest, caller: CallerPrincipal, service: ServiceDep, request: Request) -> JSONResponse:
+    view = service.propose(
+        action=body.action,
+        params=body.params,
+        proposer=caller.person,
+        justification=body.justification,
+    )
+    _metrics(request).proposals.inc()
+    return JSONResponse(view.to_json(), status_code=201)
+
+
+@router.get(
+    "",
+    response_model=OrderPage,
+    responses=problems(401, 422),
+    summary="List orders, newest first",
+)
+def list_orders(
+    caller: CallerPrincipal,
+    service: ServiceDep,
+    state: Annotated[OrderStateName | None, Query()] = None,
+    proposer: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    awaiting: Annotated[
+        Literal["me"] | None,
+        Query(description="`me`: orders where you could still fill a seat or veto"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="opaque; from `next_cursor`")] = None,
+) -> JSONResponse:
+    items, next_cursor = service.list_orders(
+        state=OrderState(state) if state is not None else None,
+        proposer=proposer,
+        action=action,
+        awaiting=caller.person if awaiting == "me" else None,
+        limit=limit,
+        cursor=cursor,
+    )
+    return JSONResponse({"items": [v.to_json() for v in items], "next_cursor": next_cursor})
+
+
+@router.get("/{order_id}", response_model=Order, responses=problems(401, 404, 422), summary="Show an order")
+def get_order(order_id: OrderId, caller: CallerPrincipal, service: ServiceDep) -> JSONResponse:
+    del caller  # any authenticated person may read any order
+    return JSONResponse(service.get_order(order_id).to_json())
+
+
+@router.post(
+    "/{order_id}/reviews",
+    status_code=201,
+    response_model=Order,
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Approve or deny an order",
+)
+def review(
+    order_id: OrderId,
+    body: ReviewRequest,
+    caller: CallerPrincipal,
+    service: ServiceDep,
+    request: Request,
+) -> JSONResponse:
+    view = service.review(
+        order_id=order_id,
+        reviewer=caller.person,
+        decision=ReviewDecision(body.decision.value),
+        comment=body.comment,
+    )
+    metrics = _metrics(request)
+    metrics.reviews.labels(body.decision.value).inc()
+    if view.state in _DECIDED:  # reviews are accepted only while pending: this one decided it
+        metrics.decisions.labels(view.state.value).inc()
+    return JSONResponse(view.to_json(), status_code=201)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=Order,
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Cancel an order (its proposer, or an administrator)",
+)
+def cancel(
+    order_id: OrderId,
+    caller: CallerPrincipal,
+    service: ServiceDep,
+    body: Annotated[CancelRequest | None, Body()] = None,
+) -> JSONResponse:
+    view = service.cancel(
+        order_id=order_id,
+        by=caller.person,
+        reason=body.reason if body is not None else "",
+        as_admin=caller.is_admin,
+    )
+    return JSONResponse(view.to_json())
+
+
+@router.post(
+    "/{order_id}/execute",
+    response_model=Execution,
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Claim the single-use ticket of an approved order",
+)
+def execute(
+    order_id: OrderId,
+    caller: CallerPrincipal,
+    service: ServiceDep,
+    request: Request,
+    body: Annotated[ExecuteRequest | None, Body()] = None,
+) -> JSONResponse:
+    del body  # nothing to say: the caller's identity is the whole request
+    view, ticket = service.claim(order_id=order_id, by=caller.person)
+    _metrics(request).executions.labels("claimed").inc()
+    return JSONResponse({"order": view.to_json(), "ticket": ticket})
+
+
+@router.post(
+    "/{order_id}/result",
+    response_model=Order,
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Record how the execution went (needs the ticket)",
+)
+def record_result(
+    order_id: OrderId,
+    body: ResultRequest,
+    caller: CallerPrincipal,
+    service: ServiceDep,
+    request: Request,
+) -> JSONResponse:
+    del caller  # the ticket is the authority; a token is still required to reach it
+    view = service.record_result(
+        order_id=order_id,
+        ticket=body.ticket,
+        outcome=Outcome(body.outcome.value),
+        detail=body.detail,
+    )
+    _metrics(request).executions.labels(body.outcome.value).inc()
+    return JSONResponse(view.to_json())

@@ -1,0 +1,37 @@
+"""`/v1/policy`: read the version in force (anyone), publish a new one (administrators)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from cosignatory.api.auth import AdminPrincipal, CallerPrincipal, ServiceDep
+from cosignatory.api.responses import problems
+from cosignatory.api.schemas import PolicyOut, PublishPolicyRequest
+from cosignatory.service import InFlight
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+@router.get("", response_model=PolicyOut, responses=problems(401, 409), summary="The policy in force")
+def get_policy(caller: CallerPrincipal, service: ServiceDep) -> JSONResponse:
+    del caller  # every authenticated person may read the rules they live under
+    return JSONResponse(service.current_policy().to_json())
+
+
+@router.put(
+    "",
+    response_model=PolicyOut,
+    responses=problems(401, 403, 409, 422),
+    summary="Publish a new policy version (administrators)",
+)
+def publish_policy(body: PublishPolicyRequest, admin: AdminPrincipal, service: ServiceDep) -> JSONResponse:
+    version = service.publish_policy(
+        yaml_text=body.yaml,
+        by=admin.person,
+        in_flight=InFlight(body.in_flight.value),
+        filename="policy.yaml",
+    )
+    return JSONResponse(version.to_json())

@@ -1,0 +1,147 @@
+"""Every order state move: one conditional write plus its event, in the caller's transaction.
+
+`move` is the only function here that changes `orders.state`, and it appends the event
+for the move (kind from `core.events.event_for_state`) only when the row actually moved.
+Nothing else in the service writes a state, so no state changes without an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.engine import Connection
+
+from cosignatory.core.events import event_for_state
+from cosignatory.core.lifecycle import OrderState
+from cosignatory.core.orders import format_timestamp
+from cosignatory.core.policy import Decision, DecisionStatus
+from cosignatory.storage import orders as order_rows
+from cosignatory.storage.events import append_event
+from cosignatory.storage.orders import OrderRecord
+from cosignatory.storage.tables import orders
+
+__all__ = ["SYSTEM_EXPIRY", "cancel", "expire", "move", "settle"]
+
+SYSTEM_EXPIRY = "system:expiry"  # the actor of expiries (no person id contains a colon)
+
+
+def move(
+    conn: Connection,
+    record: OrderRecord,
+    target: OrderState,
+    *,
+    actor: str,
+    now: datetime,
+    payload: Mapping[str, Any],
+    values: Mapping[str, Any] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> bool:
+    """Move `record` to `target` if its row is still in a source state; log it if so."""
+    if not order_rows.move_order(conn, record.id, target, values=values, where=where):
+        return False
+    append_event(
+        conn,
+        kind=event_for_state(target),
+        actor=actor,
+        subject=record.id,
+        payload={"order_id": record.id, "from_state": record.state.value, **payload},
+        at=now,
+    )
+    return True
+
+
+def expire(conn: Connection, record: OrderRecord, *, now: datetime) -> bool:
+    """Expire an order whose deadline has passed (a no-op if it moved meanwhile)."""
+    deadline = record.deadline()
+    if deadline is None or now < deadline:
+        return False
+    reason = (
+        "the ttl passed before every seat was filled"
+        if record.state is OrderState.PENDING
+        else "the execution window passed before the order was executed"
+    )
+    return move(
+        conn,
+        record,
+        OrderState.EXPIRED,
+        actor=SYSTEM_EXPIRY,
+        now=now,
+        payload={"deadline": format_timestamp(deadline), "reason": reason},
+        values={"closed_at": deadline, "closed_by": SYSTEM_EXPIRY, "close_reason": reason},
+        where=[order_rows.overdue_clause(now)],
+    )
+
+
+def cancel(
+    conn: Connection,
+    record: OrderRecord,
+    *,
+    now: datetime,
+    by: str,
+    reason: str,
+    as_admin: bool,
+) -> bool:
+    return move(
+        conn,
+        record,
+        OrderState.CANCELLED,
+        actor=by,
+        now=now,
+        payload={"by": by, "reason": reason, "as_admin": as_admin},
+        values={"closed_at": now, "closed_by": by, "close_reason": reason},
+    )
+
+
+def settle(
+    conn: Connection,
+    record: OrderRecord,
+    decision: Decision,
+    *,
+    window: timedelta,
+    now: datetime,
+    actor: str,
+) -> OrderState:
+    """Apply the engine's verdict to a pending order we hold; returns the state it is in."""
+    if decision.status is DecisionStatus.APPROVED:
+        execute_by = now + window
+        moved = move(
+            conn,
+            record,
+            OrderState.APPROVED,
+            actor=actor,
+            now=now,
+            payload={
+                "approved_at": format_timestamp(now),
+                "execute_by": format_timestamp(execute_by),
+                "seats": [{"role": s.role, "filled_by": list(s.filled_by)} for s in decision.seats],
+            },
+            values={"approved_at": now, "execute_by": execute_by},
+            where=[orders.c.expires_at > now],
+        )
+        target = OrderState.APPROVED
+    elif decision.status is DecisionStatus.REJECTED:
+        by = decision.rejected_by
+        moved = move(
+            conn,
+            record,
+            OrderState.REJECTED,
+            actor=actor,
+            now=now,
+            payload={"rejected_by": list(by), "reasons": list(decision.reasons)},
+            values={
+                "closed_at": now,
+                "closed_by": by[0] if by else actor,
+                "close_reason": "rejected by " + ", ".join(f"`{p}`" for p in by),
+            },
+        )
+        target = OrderState.REJECTED
+    elif decision.status is DecisionStatus.EXPIRED:
+        return OrderState.EXPIRED if expire(conn, record, now=now) else record.state
+    else:
+        return record.state
+    if not moved:
+        raise RuntimeError(f"order `{record.id}` left `{record.state}` while locked by this transaction")
+    return target

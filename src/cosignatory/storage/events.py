@@ -1,0 +1,123 @@
+"""The event log: `append_event` is the single choke point every state change goes through.
+
+Sequence numbers are gapless from 0: the next one is taken from the one-row
+`event_log_head` with a conditional `UPDATE`, whose row lock (PostgreSQL) or the
+`BEGIN IMMEDIATE` write lock (SQLite) serializes appends until commit, so `seq` order is
+commit order. A transaction should append its events after taking its other row locks,
+to keep the head lock short and the lock order the same everywhere (no deadlocks).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from cosignatory.core.canonical import canonical_json
+from cosignatory.core.events import EventKind
+from cosignatory.storage.tables import event_log_head, events
+from cosignatory.storage.types import UTCDateTime
+
+__all__ = ["EventRecord", "append_event", "event_count", "list_events", "seqs_by_subject"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    seq: int
+    kind: EventKind
+    actor: str
+    subject: str
+    at: datetime
+    payload: str  # RFC 8785 canonical JSON text, exactly as stored
+
+    def payload_value(self) -> dict[str, Any]:
+        value = json.loads(self.payload)
+        if not isinstance(value, dict):  # pragma: no cover - we only ever store objects
+            raise RuntimeError(f"event {self.seq} payload is not a JSON object")
+        return value
+
+
+_PG_APPEND = text(
+    """
+    WITH head AS (
+        UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
+        RETURNING next_seq - 1 AS seq
+    )
+    INSERT INTO events (seq, kind, actor, subject, at, payload)
+    SELECT head.seq, :kind, :actor, :subject, :at, :payload FROM head
+    RETURNING seq
+    """
+).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
+def append_event(
+    conn: Connection,
+    *,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+) -> int:
+    """Write one event in the caller's transaction; returns its gapless `seq`."""
+    values = {
+        "kind": kind.value,
+        "actor": actor,
+        "subject": subject,
+        "at": at,
+        "payload": canonical_json(dict(payload)).decode("utf-8"),
+    }
+    if conn.dialect.name == "postgresql":
+        seq = conn.execute(_PG_APPEND, values).scalar_one()  # one round trip
+    else:
+        seq = conn.execute(
+            update(event_log_head)
+            .where(event_log_head.c.id == 1)
+            .values(next_seq=event_log_head.c.next_seq + 1)
+            .returning(event_log_head.c.next_seq - 1)
+        ).scalar_one()
+        conn.execute(insert(events).values(seq=seq, **values))
+    return int(seq)
+
+
+def _record(row: Any) -> EventRecord:
+    return EventRecord(
+        seq=row.seq,
+        kind=EventKind(row.kind),
+        actor=row.actor,
+        subject=row.subject,
+        at=row.at,
+        payload=row.payload,
+    )
+
+
+def list_events(
+    conn: Connection, *, subject: str | None = None, start: int = 0, limit: int = 1000
+) -> list[EventRecord]:
+    query = select(events).where(events.c.seq >= start).order_by(events.c.seq).limit(limit)
+    if subject is not None:
+        query = query.where(events.c.subject == subject)
+    return [_record(row) for row in conn.execute(query)]
+
+
+def seqs_by_subject(conn: Connection, subjects: list[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {s: [] for s in subjects}
+    if not subjects:
+        return out
+    query = (
+        select(events.c.subject, events.c.seq)
+        .where(events.c.subject.in_(subjects))
+        .order_by(events.c.seq)
+    )
+    for subject, seq in conn.execute(query):
+        out[subject].append(int(seq))
+    return out
+
+
+def event_count(conn: Connection) -> int:
+    return int(conn.execute(select(event_log_head.c.next_seq)).scalar_one())

@@ -1,0 +1,143 @@
+"""`Store`: one database, and the only way to run a transaction against it.
+
+    store = open_store("sqlite:///cosignatory.db")
+    seq = store.write(lambda conn: append_event(conn, ...))   # one transaction, retried
+    rows = store.read(lambda conn: ...)                        # one consistent snapshot
+
+`write` retries the whole function when the database reports a transient conflict
+(PostgreSQL deadlock or serialization failure, SQLite busy past its timeout, a dropped
+connection), so the function must have no effects outside its connection.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from cosignatory.core.errors import InputError
+from cosignatory.storage.engine import WRITE_OPTION, is_memory_sqlite, make_engine, normalize_url
+from cosignatory.storage.migrate import ensure_current
+
+__all__ = ["Store", "open_store"]
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 6
+_PG_TRANSIENT = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock n/a
+
+
+class Store:
+    """A database plus its transaction discipline; safe to share between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name  # "sqlite" | "postgresql"
+        # An in-memory SQLite database is one shared connection: one transaction at a time.
+        self._serial = threading.RLock() if is_memory_sqlite(engine.url) else None
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def describe(self) -> str:
+        """The URL without its password, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin_write(self) -> Iterator[Connection]:
+        """One write transaction (`BEGIN IMMEDIATE` on SQLite), committed on success."""
+        with self._serial or nullcontext(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def begin_read(self) -> Iterator[Connection]:
+        """One read-only snapshot (REPEATABLE READ READ ONLY on PostgreSQL)."""
+        with self._serial or nullcontext(), self.engine.connect() as conn:
+            if self.is_postgres:
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with conn.begin():
+                yield conn
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in one write transaction, retrying it on transient conflicts."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.begin_write() as conn:
+                    return fn(conn)
+            except DBAPIError as e:
+                if attempt == MAX_ATTEMPTS or not self._transient(e):
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter only
+        raise RuntimeError("unreachable")  # pragma: no cover
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.begin_read() as conn:
+                    return fn(conn)
+            except DBAPIError as e:
+                if attempt == MAX_ATTEMPTS or not self._transient(e):
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter only
+        raise RuntimeError("unreachable")  # pragma: no cover
+
+    def _transient(self, error: DBAPIError) -> bool:
+        if error.connection_invalidated:
+            return True
+        if self.is_postgres:
+            return getattr(error.orig, "sqlstate", None) in _PG_TRANSIENT
+        message = str(error.orig).lower()
+        return isinstance(error, OperationalError) and (
+            "database is locked" in message or "database is busy" in message
+        )
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, create: bool = False, check_schema: bool = True) -> Store:
+    """Open the database at `url`.
+
+    A SQLite file that does not exist is created only with `create=True` (what
+    `cosignatory db upgrade` passes); otherwise a typo in a path would silently start
+    an empty database. With `check_schema`, a database whose schema is not at the
+    migrations' head is refused with the command that fixes it.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite" and not is_memory_sqlite(parsed):
+        path = Path(parsed.database or "")
+        if not create and not path.exists():
+            raise InputError(
+                f"no database at `{path}`; create it with `cosignatory db upgrade --db {url}`"
+            )
+        if create and not path.parent.exists():
+            raise InputError(f"cannot create `{path}`: directory `{path.parent}` does not exist")
+    store = Store(make_engine(parsed))
+    if check_schema:
+        try:
+            ensure_current(store)
+        except BaseException:
+            store.close()
+            raise
+    return store
