@@ -21,6 +21,7 @@ __all__ = [
     "ConditionEvalError",
     "ConditionSyntaxError",
     "cel_context",
+    "param_keys",
     "compile_condition",
     "condition_context",
     "evaluate_condition",
@@ -32,6 +33,24 @@ MAX_NESTING = 32
 CEL_VARIABLES = frozenset({"action", "params", "proposer", "justification", "now"})
 
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
+_PARAMS_WORD = re.compile(r"\bparams\b")
+_PARAM_ACCESS = re.compile(
+    r"""\bparams\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*\])"""
+)
+
+
+def param_keys(expression: str) -> frozenset[str] | None:
+    """The param keys `expression` reads, or None when it may read the whole map.
+
+    Converting values into CEL dominates evaluation time, so an order's context only
+    carries the params its conditions can see. This is sound as a superset: every use
+    of `params` must be a field access (`params.x`, `params["x"]`); any other use (e.g.
+    `size(params)`, `"x" in params`) returns None and the whole map is passed.
+    """
+    accesses = list(_PARAM_ACCESS.finditer(expression))
+    if len(accesses) != len(_PARAMS_WORD.findall(expression)):
+        return None
+    return frozenset(next(g for g in m.groups() if g is not None) for m in accesses)
 
 
 class ConditionSyntaxError(Exception):
@@ -113,16 +132,23 @@ def condition_context(
     }
 
 
-def cel_context(context: Mapping[str, Any], names: Iterable[str] | None = None) -> Any:
+def cel_context(
+    context: Mapping[str, Any],
+    names: Iterable[str] | None = None,
+    params: frozenset[str] | None = None,
+) -> Any:
     """One `cel.Context` for an order, reused by every rule's condition.
 
     Converting Python values to CEL is the expensive part of evaluating a condition
-    (tens of microseconds for a small map), so it is done once per order, and only for
-    the variables that the conditions at hand reference.
+    (microseconds per value), so it is done once per order, and only for the variables
+    (and, with `params`, the param keys; see `param_keys`) the conditions reference.
     """
     wanted = context.keys() if names is None else names
+    values = {name: context[name] for name in wanted if name in context}
+    if params is not None and "params" in values:
+        values["params"] = {k: v for k, v in values["params"].items() if k in params}
     ctx = cel.Context()
-    ctx.update({name: context[name] for name in wanted if name in context})
+    ctx.update(values)
     return ctx
 
 

@@ -95,6 +95,10 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
     ctx = None
     if any(p is not None for p in programs):
         names = {name for rule in candidates for name in policy.condition_variables(rule.id)}
+        keys: set[str] | None = set()
+        for rule in candidates:
+            used = policy.condition_params(rule.id)
+            keys = None if used is None or keys is None else keys | used
         ctx = cel_context(
             condition_context(
                 action=order.action,
@@ -105,6 +109,7 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
                 now=now,
             ),
             names,
+            None if keys is None else frozenset(keys),
         )
     matched: list[Rule] = []
     for rule, program in zip(candidates, programs, strict=True):

@@ -8,6 +8,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from cosignatory.core.policy.conditions import param_keys
+
 __all__ = [
     "ALL_ACTIONS",
     "Action",
@@ -107,6 +109,9 @@ class Policy:
     _holders: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     _rules_for: Mapping[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
     _condition_vars: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _condition_params: Mapping[str, frozenset[str] | None] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         holders: dict[str, set[str]] = {role: set() for role in self.roles}
@@ -124,10 +129,19 @@ class Policy:
             "_condition_vars",
             {rid: frozenset(prog.variables()) for rid, prog in self.conditions.items()},
         )
+        object.__setattr__(
+            self,
+            "_condition_params",
+            {r.id: param_keys(r.when) for r in self.rules if r.when is not None},
+        )
 
     def condition_variables(self, rule_id: str) -> frozenset[str]:
         """CEL variables the rule's condition references (empty without a condition)."""
         return self._condition_vars.get(rule_id, frozenset())
+
+    def condition_params(self, rule_id: str) -> frozenset[str] | None:
+        """Param keys the rule's condition reads; None when it may read the whole map."""
+        return self._condition_params.get(rule_id, frozenset())
 
     def holders(self, role: str) -> frozenset[str]:
         """People who hold `role` in this version's roster."""
