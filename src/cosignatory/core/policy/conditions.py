@@ -21,10 +21,10 @@ __all__ = [
     "ConditionEvalError",
     "ConditionSyntaxError",
     "cel_context",
-    "param_keys",
     "compile_condition",
     "condition_context",
     "evaluate_condition",
+    "param_keys",
 ]
 
 # Bounded so a policy cannot smuggle in pathological expressions (parse time, memory).
