@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from cosignatory.core.canonical import digest
+from cosignatory.core.canonical import canonical_text, sha256_hex
 
 __all__ = ["DIGEST_FIELDS", "format_timestamp", "order_digest", "order_digest_of"]
 
@@ -46,7 +46,7 @@ def order_digest(
     expires_at: datetime,
     policy_digest: str,
 ) -> str:
-    return digest(
+    return _digest_of(
         {
             "id": id,
             "action": action,
@@ -65,4 +65,8 @@ def order_digest_of(payload: Mapping[str, Any]) -> str:
     missing = [f for f in DIGEST_FIELDS if f not in payload]
     if missing:
         raise ValueError(f"payload lacks {', '.join(f'`{f}`' for f in missing)}")
-    return digest({f: payload[f] for f in DIGEST_FIELDS})
+    return _digest_of({f: payload[f] for f in DIGEST_FIELDS})
+
+
+def _digest_of(value: dict[str, Any]) -> str:
+    return "sha256:" + sha256_hex(canonical_text(value).encode("utf-8"))

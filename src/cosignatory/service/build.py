@@ -6,13 +6,22 @@ its reviews, so reads and writes can never disagree about it.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 
 from cosignatory.core.events import EventKind
 from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.orders import format_timestamp
-from cosignatory.core.policy import Decision, OrderInput, Policy, ReviewInput, evaluate
+from cosignatory.core.policy import (
+    Decision,
+    DecisionStatus,
+    OrderInput,
+    Policy,
+    ReviewInput,
+    evaluate,
+)
 from cosignatory.service.views import (
     EventView,
     InFlight,
@@ -55,8 +64,47 @@ def review_inputs(reviews: Sequence[ReviewRecord]) -> list[ReviewInput]:
     ]
 
 
-def decide(policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], now: datetime) -> Decision:
+def decide(
+    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], now: datetime
+) -> Decision:
     return evaluate(policy, order_input(record), review_inputs(reviews), now)
+
+
+# Once an order is approved no review can be added, and an approving decision does not
+# depend on `now` (only pending orders expire), so it is remembered for later reads.
+_SETTLED = frozenset({OrderState.APPROVED, OrderState.EXECUTING, OrderState.EXECUTED,
+                      OrderState.FAILED})  # fmt: skip
+_approved: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
+_approved_lock = threading.Lock()
+_MAX_APPROVED = 4096
+
+
+def _settled_key(
+    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord]
+) -> tuple[object, ...]:
+    return (record.id, record.digest, policy.digest,
+            tuple((r.reviewer, r.decision, r.at) for r in reviews))  # fmt: skip
+
+
+def _remember(key: tuple[object, ...], decision: Decision) -> None:
+    if decision.status is DecisionStatus.APPROVED:
+        with _approved_lock:
+            _approved[key] = decision
+            if len(_approved) > _MAX_APPROVED:
+                _approved.popitem(last=False)
+
+
+def _settled_decision(
+    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], now: datetime
+) -> Decision:
+    key = _settled_key(policy, record, reviews)
+    with _approved_lock:
+        cached = _approved.get(key)
+    if cached is not None:
+        return cached
+    decision = decide(policy, record, reviews, now)
+    _remember(key, decision)
+    return decision
 
 
 def _seat_of(decision: Decision, reviewer: str) -> str | None:
@@ -70,9 +118,12 @@ def order_view(
     record: OrderRecord,
     reviews: Sequence[ReviewRecord],
     policy: Policy,
-    seqs: Sequence[int],
     now: datetime,
+    *,
+    decision: Decision | None = None,
 ) -> OrderView:
+    """The view of `record` at `now`; pass `decision` when it was just computed at `now`
+    from exactly these reviews (a write that decided the order), to save re-deciding."""
     state = record.state
     closed_at, closed_by, close_reason = record.closed_at, record.closed_by, record.close_reason
     deadline = record.deadline()
@@ -85,7 +136,14 @@ def order_view(
             if record.state is OrderState.PENDING
             else "the execution window passed before the order was executed"
         )
-    decision = decide(policy, record, reviews, min(now, closed_at) if closed_at else now)
+    if decision is None or state is not record.state:
+        at = min(now, closed_at) if closed_at else now
+        if state in _SETTLED:
+            decision = _settled_decision(policy, record, reviews, at)
+        else:
+            decision = decide(policy, record, reviews, at)
+    elif state in _SETTLED:
+        _remember(_settled_key(policy, record, reviews), decision)
     counted = {c.reviewer: c for c in decision.reviews}
     review_views = []
     for r in reviews:
@@ -103,7 +161,9 @@ def order_view(
         )
     reasons = list(decision.reasons)
     if state is OrderState.CANCELLED:
-        reasons.append(f"cancelled by `{closed_by}`" + (f": {close_reason}" if close_reason else ""))
+        reasons.append(
+            f"cancelled by `{closed_by}`" + (f": {close_reason}" if close_reason else "")
+        )
     elif state is OrderState.EXPIRED and close_reason:
         reasons.append(f"expired at {format_timestamp(closed_at or now)}: {close_reason}")
     elif state is OrderState.EXECUTING:
@@ -138,7 +198,7 @@ def order_view(
         closed_at=closed_at,
         closed_by=closed_by,
         close_reason=close_reason,
-        event_seqs=tuple(seqs),
+        event_seqs=record.event_seqs,
     )
 
 

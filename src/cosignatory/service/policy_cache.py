@@ -1,47 +1,60 @@
-"""Parsed policy versions, cached per process: a version's text never changes once published."""
+"""Parsed policy versions, cached per process: a version's text never changes once published.
+
+Parsing a policy compiles its CEL conditions (tens of milliseconds), so parsed policies
+are shared by every `Service` of the process, keyed by the digest of their text.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from sqlalchemy.engine import Connection
 
 from cosignatory.core.errors import DomainError, ErrorCode
-from cosignatory.core.policy import Policy, load_policy
+from cosignatory.core.policy import Policy, load_policy, policy_digest
 from cosignatory.storage import policies as policy_rows
 
-__all__ = ["PolicyCache"]
+__all__ = ["PolicyCache", "parse_policy"]
+
+_MAX_PARSED = 64
+_parsed: OrderedDict[str, Policy] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def parse_policy(text: str, *, filename: str = "<policy>") -> Policy:
+    """`load_policy`, remembered by digest (a text that fails to parse is never cached)."""
+    digest = policy_digest(text)
+    with _parsed_lock:
+        cached = _parsed.get(digest)
+        if cached is not None:
+            _parsed.move_to_end(digest)
+            return cached
+    policy = load_policy(text, filename=filename)
+    with _parsed_lock:
+        _parsed[digest] = policy
+        while len(_parsed) > _MAX_PARSED:
+            _parsed.popitem(last=False)
+    return policy
 
 
 class PolicyCache:
-    """`(version, digest)` → parsed `Policy`. Keyed by digest too, so a database that was
-    reset and republished under the same numbers can never serve a stale policy."""
-
-    def __init__(self, max_entries: int = 64) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[int, str], Policy] = {}
-        self._max = max_entries
+    """Looks up the policy that governs an order, by `(version, digest)`: keyed by digest
+    too, so a database that was reset and republished under the same numbers can never
+    be judged by a stale policy."""
 
     def get(self, conn: Connection, version: int, digest: str) -> Policy:
-        key = (version, digest)
-        with self._lock:
-            cached = self._entries.get(key)
+        with _parsed_lock:
+            cached = _parsed.get(digest)
         if cached is not None:
             return cached
         record = policy_rows.get_policy(conn, version)
         if record is None or record.digest != digest:
             raise RuntimeError(f"policy version {version} with digest `{digest}` is not stored")
-        policy = load_policy(record.yaml_text, filename=f"policy-v{version}.yaml")
+        policy = parse_policy(record.yaml_text, filename=f"policy-v{version}.yaml")
         if policy.digest != digest:
             raise RuntimeError(f"stored policy version {version} does not match its digest")
-        self.put(version, policy)
         return policy
-
-    def put(self, version: int, policy: Policy) -> None:
-        with self._lock:
-            if len(self._entries) >= self._max:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[(version, policy.digest)] = policy
 
     def current(self, conn: Connection) -> tuple[int, Policy]:
         """The newest version; `no_policy` when nothing was ever published."""

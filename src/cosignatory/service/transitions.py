@@ -7,11 +7,11 @@ Nothing else in the service writes a state, so no state changes without an event
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
 from cosignatory.core.events import event_for_state
@@ -20,8 +20,7 @@ from cosignatory.core.orders import format_timestamp
 from cosignatory.core.policy import Decision, DecisionStatus
 from cosignatory.storage import orders as order_rows
 from cosignatory.storage.events import append_event
-from cosignatory.storage.orders import OrderRecord
-from cosignatory.storage.tables import orders
+from cosignatory.storage.orders import Guard, OrderRecord
 
 __all__ = ["SYSTEM_EXPIRY", "cancel", "expire", "move", "settle"]
 
@@ -37,12 +36,18 @@ def move(
     now: datetime,
     payload: Mapping[str, Any],
     values: Mapping[str, Any] | None = None,
-    where: Sequence[ColumnElement[bool]] = (),
-) -> bool:
-    """Move `record` to `target` if its row is still in a source state; log it if so."""
-    if not order_rows.move_order(conn, record.id, target, values=values, where=where):
-        return False
-    append_event(
+    guard: Guard = Guard.NONE,
+    ticket_hash: str | None = None,
+) -> OrderRecord | None:
+    """Move `record` to `target` if its row is still in a source state (and passes `guard`),
+    and log the move; returns the record as moved, or None when the row did not move."""
+    changes = dict(values or {})
+    moved = order_rows.move_order(
+        conn, record.id, target, values=changes, guard=guard, now=now, ticket_hash=ticket_hash
+    )
+    if not moved:
+        return None
+    seq = append_event(
         conn,
         kind=event_for_state(target),
         actor=actor,
@@ -50,14 +55,16 @@ def move(
         payload={"order_id": record.id, "from_state": record.state.value, **payload},
         at=now,
     )
-    return True
+    return dataclasses.replace(
+        record, state=target, **changes, event_seqs=(*record.event_seqs, seq)
+    )
 
 
-def expire(conn: Connection, record: OrderRecord, *, now: datetime) -> bool:
-    """Expire an order whose deadline has passed (a no-op if it moved meanwhile)."""
+def expire(conn: Connection, record: OrderRecord, *, now: datetime) -> OrderRecord | None:
+    """Expire an order whose deadline has passed (None if it moved meanwhile)."""
     deadline = record.deadline()
     if deadline is None or now < deadline:
-        return False
+        return None
     reason = (
         "the ttl passed before every seat was filled"
         if record.state is OrderState.PENDING
@@ -71,7 +78,7 @@ def expire(conn: Connection, record: OrderRecord, *, now: datetime) -> bool:
         now=now,
         payload={"deadline": format_timestamp(deadline), "reason": reason},
         values={"closed_at": deadline, "closed_by": SYSTEM_EXPIRY, "close_reason": reason},
-        where=[order_rows.overdue_clause(now)],
+        guard=Guard.OVERDUE,
     )
 
 
@@ -83,7 +90,7 @@ def cancel(
     by: str,
     reason: str,
     as_admin: bool,
-) -> bool:
+) -> OrderRecord | None:
     return move(
         conn,
         record,
@@ -103,8 +110,8 @@ def settle(
     window: timedelta,
     now: datetime,
     actor: str,
-) -> OrderState:
-    """Apply the engine's verdict to a pending order we hold; returns the state it is in."""
+) -> OrderRecord:
+    """Apply the engine's verdict to a pending order we hold; returns it as it now is."""
     if decision.status is DecisionStatus.APPROVED:
         execute_by = now + window
         moved = move(
@@ -119,9 +126,8 @@ def settle(
                 "seats": [{"role": s.role, "filled_by": list(s.filled_by)} for s in decision.seats],
             },
             values={"approved_at": now, "execute_by": execute_by},
-            where=[orders.c.expires_at > now],
+            guard=Guard.BEFORE_TTL,
         )
-        target = OrderState.APPROVED
     elif decision.status is DecisionStatus.REJECTED:
         by = decision.rejected_by
         moved = move(
@@ -137,11 +143,10 @@ def settle(
                 "close_reason": "rejected by " + ", ".join(f"`{p}`" for p in by),
             },
         )
-        target = OrderState.REJECTED
     elif decision.status is DecisionStatus.EXPIRED:
-        return OrderState.EXPIRED if expire(conn, record, now=now) else record.state
+        moved = expire(conn, record, now=now)
     else:
-        return record.state
-    if not moved:
-        raise RuntimeError(f"order `{record.id}` left `{record.state}` while locked by this transaction")
-    return target
+        return record
+    if moved is None:
+        raise RuntimeError(f"order `{record.id}` left `{record.state}` while locked")
+    return moved

@@ -233,4 +233,3 @@ class Principal:
     person: str
     is_admin: bool
     token_id: str
-

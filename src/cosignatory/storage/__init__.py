@@ -7,7 +7,7 @@ change appends an event through `events.append_event`.
 
 from cosignatory.storage.events import EventRecord, append_event
 from cosignatory.storage.migrate import ensure_current, head_revision, upgrade
-from cosignatory.storage.store import Store, open_store
+from cosignatory.storage.store import Store, memory_store, open_store
 
 __all__ = [
     "EventRecord",
@@ -15,6 +15,7 @@ __all__ = [
     "append_event",
     "ensure_current",
     "head_revision",
+    "memory_store",
     "open_store",
     "upgrade",
 ]

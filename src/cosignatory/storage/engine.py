@@ -1,10 +1,11 @@
 """Engines for the two supported databases, configured for durability and racing writers.
 
 SQLite (the embedded default): WAL journal, `synchronous=FULL` (a commit survives power
-loss), foreign keys on, a busy timeout, and `BEGIN IMMEDIATE` for write transactions so
-that two writers never both read and then fail to upgrade their lock (they queue on the
-busy timeout instead). pysqlite's own implicit transactions are switched off; SQLAlchemy's
-`begin` event issues our BEGIN.
+loss), foreign keys on and a busy timeout. pysqlite's own implicit transactions are
+switched off: `Store` issues `BEGIN IMMEDIATE` for write transactions, so that two
+writers never both read and then fail to upgrade their lock (they queue on the busy
+timeout instead), and a deferred `BEGIN` for reads. (No `begin` event listener: any
+engine event makes SQLAlchemy dispatch events on every statement.)
 
 PostgreSQL (psycopg 3): READ COMMITTED writes with explicit row locks, REPEATABLE READ
 read-only transactions for consistent multi-statement reads.
@@ -15,16 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from cosignatory.core.errors import InputError
 
-__all__ = ["BUSY_TIMEOUT_S", "WRITE_OPTION", "is_memory_sqlite", "make_engine", "normalize_url"]
+__all__ = ["BUSY_TIMEOUT_S", "is_memory_sqlite", "make_engine", "normalize_url"]
 
 BUSY_TIMEOUT_S = 30.0
-WRITE_OPTION = "cosignatory_write"  # execution option: this transaction will write
 
 
 def normalize_url(url: str) -> URL:
@@ -42,7 +42,7 @@ def normalize_url(url: str) -> URL:
     if parsed.drivername in ("postgresql", "postgresql+psycopg"):
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
-        return parsed.set(drivername="sqlite+pysqlite")
+        return parsed
     raise InputError(
         f"unsupported database `{parsed.drivername}` in `{url}`; "
         "use `sqlite:///path/to.db` or `postgresql+psycopg://user@host/dbname`"
@@ -80,7 +80,7 @@ def _sqlite_engine(url: URL, **overrides: Any) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see `_on_begin`)
+        dbapi_conn.isolation_level = None  # `Store` issues BEGIN itself
         cursor = dbapi_conn.cursor()
         try:
             if not memory:
@@ -90,10 +90,5 @@ def _sqlite_engine(url: URL, **overrides: Any) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         finally:
             cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine

@@ -9,7 +9,6 @@ to keep the head lock short and the lock order the same everywhere (no deadlocks
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +17,18 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from cosignatory.core.canonical import canonical_json
+from cosignatory.core.canonical import canonical_text
 from cosignatory.core.events import EventKind
 from cosignatory.storage.tables import event_log_head, events
 from cosignatory.storage.types import UTCDateTime
 
-__all__ = ["EventRecord", "append_event", "event_count", "list_events", "seqs_by_subject"]
+__all__ = [
+    "EventRecord",
+    "append_event",
+    "event_count",
+    "list_events",
+    "seqs_by_subject",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,12 +39,6 @@ class EventRecord:
     subject: str
     at: datetime
     payload: str  # RFC 8785 canonical JSON text, exactly as stored
-
-    def payload_value(self) -> dict[str, Any]:
-        value = json.loads(self.payload)
-        if not isinstance(value, dict):  # pragma: no cover - we only ever store objects
-            raise RuntimeError(f"event {self.seq} payload is not a JSON object")
-        return value
 
 
 _PG_APPEND = text(
@@ -53,6 +52,15 @@ _PG_APPEND = text(
     RETURNING seq
     """
 ).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
+_BUMP_HEAD = (
+    update(event_log_head)
+    .where(event_log_head.c.id == 1)
+    .values(next_seq=event_log_head.c.next_seq + 1)
+    .returning(event_log_head.c.next_seq - 1)
+)
+_INSERT_EVENT = insert(events)
 
 
 def append_event(
@@ -70,18 +78,13 @@ def append_event(
         "actor": actor,
         "subject": subject,
         "at": at,
-        "payload": canonical_json(dict(payload)).decode("utf-8"),
+        "payload": canonical_text(dict(payload)),
     }
     if conn.dialect.name == "postgresql":
         seq = conn.execute(_PG_APPEND, values).scalar_one()  # one round trip
     else:
-        seq = conn.execute(
-            update(event_log_head)
-            .where(event_log_head.c.id == 1)
-            .values(next_seq=event_log_head.c.next_seq + 1)
-            .returning(event_log_head.c.next_seq - 1)
-        ).scalar_one()
-        conn.execute(insert(events).values(seq=seq, **values))
+        seq = conn.execute(_BUMP_HEAD).scalar_one()
+        conn.execute(_INSERT_EVENT, {"seq": seq, **values})
     return int(seq)
 
 

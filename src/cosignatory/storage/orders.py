@@ -1,33 +1,57 @@
-"""Orders and reviews: rows in, frozen records out; every state move is a conditional write."""
+"""Orders and reviews: rows in, frozen records out; every state move is a conditional write.
+
+Statements on the hot path are built once at import with bind parameters, so each use
+case pays for executing SQL, not for constructing it (SQLAlchemy caches their compiled
+form by object).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Update,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
-from cosignatory.core.canonical import canonical_json
+from cosignatory.core.canonical import canonical_text
 from cosignatory.core.lifecycle import OrderState, sources_of
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.storage.tables import orders, reviews
+from cosignatory.storage.tables import events, orders, reviews
 
 __all__ = [
+    "Guard",
     "OrderRecord",
     "ReviewRecord",
+    "count_by_state",
     "due_for_expiry",
-    "get_order",
     "insert_order",
     "insert_review",
     "list_orders",
+    "load_order",
     "lock_pending",
     "move_order",
     "overdue_clause",
-    "reviews_of",
     "reviews_of_many",
     "state_clause",
     "update_order",
@@ -58,6 +82,7 @@ class OrderRecord:
     closed_at: datetime | None = None
     closed_by: str | None = None
     close_reason: str | None = None
+    event_seqs: tuple[int, ...] = ()  # where its events sit in the log (not a column)
 
     def deadline(self) -> datetime | None:
         """When this order expires if nothing happens: ttl while pending, window once approved."""
@@ -81,27 +106,132 @@ class ReviewRecord:
     at: datetime
 
 
+class Guard(StrEnum):
+    """An extra condition of a state move, beyond `state IN (sources of target)`."""
+
+    NONE = "none"
+    BEFORE_TTL = "before_ttl"  # expires_at > :now
+    WINDOW_OPEN = "window_open"  # execute_by > :now
+    OVERDUE = "overdue"  # the deadline of its current state has passed
+    TICKET = "ticket"  # ticket_hash = :ticket_hash
+
+
+def _states(states: Sequence[OrderState]) -> list[ColumnElement[Any]]:
+    return [literal_column(f"'{s.value}'") for s in sorted(states)]  # our enum values only
+
+
+def overdue_clause(now: Any) -> ColumnElement[bool]:
+    """Orders whose deadline has passed but whose row still says pending or approved."""
+    return or_(
+        and_(orders.c.state == OrderState.PENDING.value, orders.c.expires_at <= now),
+        and_(orders.c.state == OrderState.APPROVED.value, orders.c.execute_by <= now),
+    )
+
+
+_ID: BindParameter[str] = bindparam("b_id")
+_NOW: BindParameter[datetime] = bindparam("b_now")
+_INSERT_ORDER = insert(orders)
+_INSERT_REVIEW = insert(reviews)
+_GUARDS: Mapping[Guard, ColumnElement[bool] | None] = {
+    Guard.NONE: None,
+    Guard.BEFORE_TTL: orders.c.expires_at > _NOW,
+    Guard.WINDOW_OPEN: orders.c.execute_by > _NOW,
+    Guard.OVERDUE: overdue_clause(_NOW),
+    Guard.TICKET: orders.c.ticket_hash == bindparam("b_ticket_hash"),
+}
+
+
+@functools.cache
+def _move_statement(target: OrderState, guard: Guard) -> Update:
+    statement = update(orders).where(
+        orders.c.id == _ID, orders.c.state.in_(_states(list(sources_of(target))))
+    )
+    extra = _GUARDS[guard]
+    return statement.where(extra) if extra is not None else statement
+
+
+_COLUMNS = tuple(c.name for c in orders.c)
+_LOCK_ORDER = select(orders.c.id).where(orders.c.id == _ID).with_for_update()
+
+
+def _load_statement(aggregate: str) -> Select[Any]:
+    """Order + its reviews (one row each) + its event seqs (`group_concat` on SQLite,
+    `string_agg` on PostgreSQL, with a literal separator so the SQL is compiled once)."""
+    seqs = (
+        select(getattr(func, aggregate)(cast(events.c.seq, String), literal_column("','")))
+        .where(events.c.subject == orders.c.id)
+        .scalar_subquery()
+        .label("o_event_seqs")
+    )
+    return (
+        select(
+            orders,
+            seqs,
+            reviews.c.reviewer.label("r_reviewer"),
+            reviews.c.decision.label("r_decision"),
+            reviews.c.comment.label("r_comment"),
+            reviews.c.at.label("r_at"),
+        )
+        .outerjoin(reviews, reviews.c.order_id == orders.c.id)
+        .where(orders.c.id == _ID)
+        .order_by(reviews.c.id)
+    )
+
+
+_LOAD_ORDER = {
+    "sqlite": _load_statement("group_concat"),
+    "postgresql": _load_statement("string_agg"),
+}
+
+
 def _order(row: Any) -> OrderRecord:
-    values = dict(row._mapping)
+    mapping = row._mapping
+    values = {name: mapping[name] for name in _COLUMNS}
     values["params"] = json.loads(values["params"])
     values["state"] = OrderState(values["state"])
     return OrderRecord(**values)
 
 
+def load_order(
+    conn: Connection, order_id: str, *, for_update: bool = False
+) -> tuple[OrderRecord, list[ReviewRecord]] | None:
+    """The order with its reviews and event positions, in one read; None if unknown.
+
+    With `for_update` on PostgreSQL the row lock is taken by a statement of its own
+    *before* the read: under READ COMMITTED each statement sees the commits made before
+    it started, so reading in the locking statement itself could miss a review that the
+    previous lock holder committed while we waited. (SQLite's BEGIN IMMEDIATE already
+    holds the write lock when the transaction starts.)
+    """
+    locking = for_update and conn.dialect.name == "postgresql"
+    if locking and conn.execute(_LOCK_ORDER, {"b_id": order_id}).first() is None:
+        return None
+    rows = conn.execute(_LOAD_ORDER[conn.dialect.name], {"b_id": order_id}).all()
+    if not rows:
+        return None
+    record = _order(rows[0])
+    if rows[0].o_event_seqs:
+        seqs = tuple(sorted(int(seq) for seq in rows[0].o_event_seqs.split(",")))
+        record = dataclasses.replace(record, event_seqs=seqs)
+    found = [
+        ReviewRecord(
+            order_id=order_id,
+            reviewer=row.r_reviewer,
+            decision=ReviewDecision(row.r_decision),
+            comment=row.r_comment,
+            at=row.r_at,
+        )
+        for row in rows
+        if row.r_reviewer is not None
+    ]
+    return record, found
+
+
 def insert_order(conn: Connection, record: OrderRecord) -> None:
-    values = {c.name: getattr(record, c.name) for c in orders.c}
-    values["params"] = canonical_json(dict(record.params)).decode("utf-8")
+    values = {name: getattr(record, name) for name in _COLUMNS}
+    values["params"] = canonical_text(dict(record.params))
     values["state"] = record.state.value
-    conn.execute(insert(orders).values(**values))
-
-
-def get_order(conn: Connection, order_id: str, *, for_update: bool = False) -> OrderRecord | None:
-    """The order, or None; `for_update` takes its row lock (PostgreSQL) until commit."""
-    query = select(orders).where(orders.c.id == order_id)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).one_or_none()
-    return _order(row) if row is not None else None
+    conn.execute(_INSERT_ORDER, values)
 
 
 def move_order(
@@ -110,39 +240,45 @@ def move_order(
     target: OrderState,
     *,
     values: Mapping[str, Any] | None = None,
-    where: Sequence[ColumnElement[bool]] = (),
+    guard: Guard = Guard.NONE,
+    now: datetime | None = None,
+    ticket_hash: str | None = None,
 ) -> bool:
     """`UPDATE orders SET state = target … WHERE id = … AND state IN (sources of target)`.
 
     True when the row moved; False when it was not in a state that may move to `target`
-    (or failed an extra `where` condition). The caller turns False into a typed error.
+    (or failed its `guard`). The caller turns False into a typed error.
     """
-    sources = sorted(s.value for s in sources_of(target))
-    result = conn.execute(
-        update(orders)
-        .where(orders.c.id == order_id, orders.c.state.in_(sources), *where)
-        .values(state=target.value, **(values or {}))
-    )
+    params: dict[str, Any] = {**(values or {}), "state": target.value, "b_id": order_id}
+    if guard in (Guard.BEFORE_TTL, Guard.WINDOW_OPEN, Guard.OVERDUE):
+        if now is None:
+            raise RuntimeError(f"guard `{guard}` needs `now`")
+        params["b_now"] = now
+    elif guard is Guard.TICKET:
+        params["b_ticket_hash"] = ticket_hash
+    result = conn.execute(_move_statement(target, guard), params)
     return result.rowcount == 1
 
 
-def update_order(conn: Connection, order_id: str, *, state: OrderState, values: Mapping[str, Any]) -> bool:
+def update_order(
+    conn: Connection, order_id: str, *, state: OrderState, values: Mapping[str, Any]
+) -> bool:
     """Change fields of an order that is still in `state` (no state move)."""
-    result = conn.execute(
-        update(orders).where(orders.c.id == order_id, orders.c.state == state.value).values(**values)
-    )
+    query = update(orders).where(orders.c.id == order_id, orders.c.state == state.value)
+    result = conn.execute(query.values(**values))
     return result.rowcount == 1
 
 
 def insert_review(conn: Connection, review: ReviewRecord) -> None:
     conn.execute(
-        insert(reviews).values(
-            order_id=review.order_id,
-            reviewer=review.reviewer,
-            decision=review.decision.value,
-            comment=review.comment,
-            at=review.at,
-        )
+        _INSERT_REVIEW,
+        {
+            "order_id": review.order_id,
+            "reviewer": review.reviewer,
+            "decision": review.decision.value,
+            "comment": review.comment,
+            "at": review.at,
+        },
     )
 
 
@@ -156,11 +292,6 @@ def _review(row: Any) -> ReviewRecord:
     )
 
 
-def reviews_of(conn: Connection, order_id: str) -> list[ReviewRecord]:
-    query = select(reviews).where(reviews.c.order_id == order_id).order_by(reviews.c.id)
-    return [_review(row) for row in conn.execute(query)]
-
-
 def reviews_of_many(conn: Connection, order_ids: Sequence[str]) -> dict[str, list[ReviewRecord]]:
     out: dict[str, list[ReviewRecord]] = {i: [] for i in order_ids}
     if not order_ids:
@@ -169,14 +300,6 @@ def reviews_of_many(conn: Connection, order_ids: Sequence[str]) -> dict[str, lis
     for row in conn.execute(query):
         out[row.order_id].append(_review(row))
     return out
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """Orders whose deadline has passed but whose row still says pending or approved."""
-    return or_(
-        and_(orders.c.state == OrderState.PENDING.value, orders.c.expires_at <= now),
-        and_(orders.c.state == OrderState.APPROVED.value, orders.c.execute_by <= now),
-    )
 
 
 def state_clause(state: OrderState, now: datetime) -> ColumnElement[bool]:
@@ -201,8 +324,8 @@ def list_orders(
     after_id: str | None = None,
     limit: int = 50,
 ) -> list[OrderRecord]:
-    """Orders sorted by id, after `after_id`, matching every filter given."""
-    query = select(orders).order_by(orders.c.id).limit(limit)
+    """Orders newest first (by id, descending), older than `after_id`, matching every filter."""
+    query = select(orders).order_by(orders.c.id.desc()).limit(limit)
     if state is not None:
         query = query.where(state_clause(state, now))
     if proposer is not None:
@@ -215,8 +338,23 @@ def list_orders(
         )
         query = query.where(~mine.exists())
     if after_id is not None:
-        query = query.where(orders.c.id > after_id)
+        query = query.where(orders.c.id < after_id)
     return [_order(row) for row in conn.execute(query)]
+
+
+def count_by_state(conn: Connection, now: datetime) -> dict[OrderState, int]:
+    """How many orders *read* as each state at `now` (overdue ones count as expired)."""
+    counts = dict.fromkeys(OrderState, 0)
+    query = select(orders.c.state, func.count()).group_by(orders.c.state)
+    for state, n in conn.execute(query):
+        counts[OrderState(state)] += int(n)
+    overdue = (
+        select(orders.c.state, func.count()).where(overdue_clause(now)).group_by(orders.c.state)
+    )
+    for state, n in conn.execute(overdue):
+        counts[OrderState(state)] -= int(n)
+        counts[OrderState.EXPIRED] += int(n)
+    return counts
 
 
 def due_for_expiry(conn: Connection, now: datetime, *, limit: int) -> list[OrderRecord]:
@@ -227,11 +365,9 @@ def due_for_expiry(conn: Connection, now: datetime, *, limit: int) -> list[Order
     return [_order(row) for row in conn.execute(query)]
 
 
-def lock_pending(conn: Connection, *, only: Sequence[str] | None = None) -> list[OrderRecord]:
-    """Every pending order (or those of `only`), row-locked in id order (no deadlocks)."""
+def lock_pending(conn: Connection) -> list[OrderRecord]:
+    """Every pending order, row-locked in id order (so two lockers never deadlock)."""
     query = select(orders).where(orders.c.state == OrderState.PENDING.value).order_by(orders.c.id)
-    if only is not None:
-        query = query.where(orders.c.id.in_(list(only)) if only else false())
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return [_order(row) for row in conn.execute(query)]

@@ -64,13 +64,16 @@ def latest_policy(conn: Connection) -> PolicyRecord | None:
     return _record(row) if row is not None else None
 
 
+_LATEST_HEAD = (
+    select(policy_versions.c.version, policy_versions.c.digest)
+    .order_by(policy_versions.c.version.desc())
+    .limit(1)
+)
+
+
 def latest_head(conn: Connection) -> tuple[int, str] | None:
     """(version, digest) of the newest version, without its text."""
-    row = conn.execute(
-        select(policy_versions.c.version, policy_versions.c.digest)
-        .order_by(policy_versions.c.version.desc())
-        .limit(1)
-    ).one_or_none()
+    row = conn.execute(_LATEST_HEAD).one_or_none()
     return (int(row.version), str(row.digest)) if row is not None else None
 
 

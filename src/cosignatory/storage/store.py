@@ -24,10 +24,10 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cosignatory.core.errors import InputError
-from cosignatory.storage.engine import WRITE_OPTION, is_memory_sqlite, make_engine, normalize_url
-from cosignatory.storage.migrate import ensure_current
+from cosignatory.storage.engine import is_memory_sqlite, make_engine, normalize_url
+from cosignatory.storage.migrate import ensure_current, upgrade
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "memory_store", "open_store"]
 
 T = TypeVar("T")
 
@@ -59,20 +59,25 @@ class Store:
     @contextmanager
     def begin_write(self) -> Iterator[Connection]:
         """One write transaction (`BEGIN IMMEDIATE` on SQLite), committed on success."""
-        with self._serial or nullcontext(), self.engine.connect() as conn:
-            conn = conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+        with self._serial or nullcontext(), self.engine.connect() as conn, conn.begin():
+            if self.dialect == "sqlite":
+                # SQLAlchemy's begin is bookkeeping here (pysqlite's implicit transactions
+                # are off); this is the real one. Its COMMIT is pysqlite's `commit()`.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
 
     @contextmanager
     def begin_read(self) -> Iterator[Connection]:
         """One read-only snapshot (REPEATABLE READ READ ONLY on PostgreSQL)."""
-        with self._serial or nullcontext(), self.engine.connect() as conn:
+        with self._serial or nullcontext(), self.engine.connect() as raw:
+            conn = raw
             if self.is_postgres:
-                conn = conn.execution_options(
+                conn = raw.execution_options(
                     isolation_level="REPEATABLE READ", postgresql_readonly=True
                 )
             with conn.begin():
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN")  # one snapshot for every statement
                 yield conn
 
     def write(self, fn: Callable[[Connection], T]) -> T:
@@ -114,6 +119,18 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def memory_store() -> Store:
+    """A migrated, private in-memory SQLite database: for unit tests and demos.
+
+    One shared connection, one transaction at a time (threads queue on a lock); gone
+    when closed. Same schema, same SQL and same code paths as a SQLite file, minus WAL
+    and durability.
+    """
+    store = Store(make_engine("sqlite://"))
+    upgrade(store)
+    return store
 
 
 def open_store(url: str, *, create: bool = False, check_schema: bool = True) -> Store:

@@ -47,6 +47,8 @@ PERSON = 64  # person ids: `[a-z0-9][a-z0-9_.-]*`, bounded
 ID = 40  # `ord_` + 26-char ULID, with room to spare
 DIGEST = 80  # `sha256:` + 64 hex
 
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
 _STATES = ", ".join(f"'{s.value}'" for s in OrderState)
 
 policy_versions = Table(
@@ -96,7 +98,7 @@ orders = Table(
     Index(None, "state", "expires_at"),
     Index(None, "state", "execute_by"),
     Index(None, "proposer", "id"),
-    Index(None, "action", "id"),
+    sqlite_with_rowid=False,  # clustered on the text id: one B-tree fewer per write
 )
 
 reviews = Table(
@@ -115,7 +117,8 @@ reviews = Table(
 events = Table(
     "events",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # INTEGER on SQLite makes `seq` the rowid itself (no separate key index).
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
     Column("kind", String(32), nullable=False),
     Column("actor", String(PERSON), nullable=False),
     Column("subject", String(ID), nullable=False),

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+# SQLAlchemy's own SQLite DATETIME text format: fixed width, so text order is time order.
+_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _sqlite_bind(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
+    return value.astimezone(UTC).strftime(_SQLITE_FORMAT)
+
+
+def _sqlite_result(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
+
 
 __all__ = ["UTCDateTime"]
 
@@ -34,3 +52,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    # On SQLite, convert the stored text directly (the C `fromisoformat`, not a regex):
+    # same format as SQLAlchemy's DATETIME, a good deal cheaper on every row read.
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_bind
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_result
+        return super().result_processor(dialect, coltype)

@@ -10,7 +10,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from cosignatory.config import load_settings
-from cosignatory.storage.engine import WRITE_OPTION, make_engine
+from cosignatory.storage.engine import make_engine
+from cosignatory.storage.store import Store
 from cosignatory.storage.tables import metadata
 
 config = context.config
@@ -37,12 +38,12 @@ def run_migrations_online() -> None:
         or config.get_main_option("sqlalchemy.url")
         or load_settings().database_url
     )
-    engine = make_engine(url)
+    store = Store(make_engine(url))
     try:
-        with engine.connect() as connection:
-            _run(connection.execution_options(**{WRITE_OPTION: True}))
+        with store.begin_write() as connection:
+            _run(connection)
     finally:
-        engine.dispose()
+        store.close()
 
 
 if context.is_offline_mode():

@@ -15,8 +15,11 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-_STATES = "'pending', 'approved', 'rejected', 'expired', 'cancelled', 'executing', 'executed', 'failed'"
+_STATES = (
+    "'pending', 'approved', 'rejected', 'expired', 'cancelled', 'executing', 'executed', 'failed'"
+)
 TS = sa.DateTime(timezone=True)
+SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: the rowid itself
 
 
 def upgrade() -> None:
@@ -55,9 +58,9 @@ def upgrade() -> None:
         sa.Column("closed_at", TS, nullable=True),
         sa.Column("closed_by", sa.String(64), nullable=True),
         sa.Column("close_reason", sa.Text(), nullable=True),
-        sa.CheckConstraint(f"state IN ({_STATES})", name="ck_orders_state"),
+        sa.CheckConstraint(f"state IN ({_STATES})", name=op.f("ck_orders_state")),
         sa.CheckConstraint(
-            "outcome IS NULL OR outcome IN ('succeeded', 'failed')", name="ck_orders_outcome"
+            "outcome IS NULL OR outcome IN ('succeeded', 'failed')", name=op.f("ck_orders_outcome")
         ),
         sa.ForeignKeyConstraint(
             ["policy_version"],
@@ -65,11 +68,11 @@ def upgrade() -> None:
             name="fk_orders_policy_version_policy_versions",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_orders"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_orders_state_expires_at", "orders", ["state", "expires_at"])
     op.create_index("ix_orders_state_execute_by", "orders", ["state", "execute_by"])
     op.create_index("ix_orders_proposer_id", "orders", ["proposer", "id"])
-    op.create_index("ix_orders_action_id", "orders", ["action", "id"])
     op.create_table(
         "reviews",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -78,14 +81,14 @@ def upgrade() -> None:
         sa.Column("decision", sa.String(8), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("at", TS, nullable=False),
-        sa.CheckConstraint("decision IN ('approve', 'deny')", name="ck_reviews_decision"),
+        sa.CheckConstraint("decision IN ('approve', 'deny')", name=op.f("ck_reviews_decision")),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name="fk_reviews_order_id_orders"),
         sa.PrimaryKeyConstraint("id", name="pk_reviews"),
         sa.UniqueConstraint("order_id", "reviewer", name="uq_reviews_order_id_reviewer"),
     )
     op.create_table(
         "events",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", SEQ, autoincrement=False, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(64), nullable=False),
         sa.Column("subject", sa.String(40), nullable=False),
@@ -98,7 +101,7 @@ def upgrade() -> None:
         "event_log_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("next_seq", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint("id = 1", name="ck_event_log_head_single_row"),
+        sa.CheckConstraint("id = 1", name=op.f("ck_event_log_head_single_row")),
         sa.PrimaryKeyConstraint("id", name="pk_event_log_head"),
     )
     op.bulk_insert(head, [{"id": 1, "next_seq": 0}])
@@ -127,7 +130,6 @@ def downgrade() -> None:
     op.drop_index("ix_events_subject_seq", table_name="events")
     op.drop_table("events")
     op.drop_table("reviews")
-    op.drop_index("ix_orders_action_id", table_name="orders")
     op.drop_index("ix_orders_proposer_id", table_name="orders")
     op.drop_index("ix_orders_state_execute_by", table_name="orders")
     op.drop_index("ix_orders_state_expires_at", table_name="orders")
