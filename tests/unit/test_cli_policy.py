@@ -136,3 +136,12 @@ def test_evaluate_with_invalid_policy_exits_2(tmp_path, capsys):
     order.write_text('{"action": "move", "proposer": "kim"}')
     code, _, err = run(capsys, "policy", "evaluate", str(bad), "--input", str(order))
     assert code == 2 and f"{bad}:1:1:" in err
+
+
+@pytest.mark.parametrize(
+    "args", [["policy", "check"], ["policy", "nonsense"], ["policy", "evaluate", FIELD, "--bogus"]]
+)
+def test_usage_errors_exit_2_without_traceback(capsys, args):
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert "Traceback" not in err and "Error" in err

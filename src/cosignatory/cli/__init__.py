@@ -5,12 +5,27 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
-import click
+import typer
+import typer.main
 from rich.console import Console
 
-from cosignatory.cli import policy_cmds  # noqa: F401  (registers commands)
+# typer >= 0.29 vendors click as `typer._click` and does not re-export its exception
+# base; the typer minor version is pinned in pyproject.toml for this reason.
+from typer._click import Command as _ClickCommand
+from typer._click.exceptions import ClickException
+
+from cosignatory.cli import (
+    analysis_cmds,  # noqa: F401  (registers commands)
+    audit_cmds,  # noqa: F401  (registers commands)
+    db_cmds,  # noqa: F401  (registers commands)
+    order_cmds,  # noqa: F401  (registers commands)
+    policy_cmds,  # noqa: F401  (registers commands)
+    remote_cmds,  # noqa: F401  (registers commands)
+    server_cmds,  # noqa: F401  (registers commands)
+)
 from cosignatory.cli.app import app
 from cosignatory.core.errors import CosignatoryError, ErrorCode, InputError, PolicyError
 
@@ -26,16 +41,22 @@ def exit_code_for(error: CosignatoryError) -> int:
     return EXIT_FAILURE
 
 
+@functools.cache
+def _command() -> _ClickCommand:
+    # Typer rebuilds the click command tree on every call (~0.1 s); build it once.
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="cosignatory")
-    except click.exceptions.Exit as e:
+        result = _command().main(args=argv, standalone_mode=False, prog_name="cosignatory")
+    except typer.Exit as e:
         return int(e.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         return EXIT_FAILURE
-    except click.ClickException as e:
+    except ClickException as e:
         e.show()
         return EXIT_BAD_INPUT
     except PolicyError as e:
