@@ -95,7 +95,10 @@ class TransportFailure(ClientError):
 
 def _problem_from(response: httpx.Response) -> ApiError:
     status = response.status_code
-    phrase = HTTPStatus(status).phrase.lower() if status in HTTPStatus else f"http {status}"
+    try:
+        phrase = HTTPStatus(status).phrase.lower()
+    except ValueError:
+        phrase = f"http {status}"
     try:
         body = response.json()
     except ValueError:

@@ -24,7 +24,20 @@ log = logging.getLogger("cosignatory.api")
 
 _METHODS: Final = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _LATENCY_BUCKETS: Final = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 
 
@@ -74,9 +87,7 @@ class ApiMetrics:
             ["state"],
             registry=self.registry,
         )
-        self.proposals = Counter(
-            "cosignatory_proposals", "Orders created.", registry=self.registry
-        )
+        self.proposals = Counter("cosignatory_proposals", "Orders created.", registry=self.registry)
         self.executions = Counter(
             "cosignatory_executions",
             "Tickets claimed and results recorded, by stage (claimed, succeeded, failed).",

@@ -154,33 +154,42 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
         raise TypeError(type(exc).__name__)
     status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else ""
     if status == 404:
         code = ErrorCode.NOT_FOUND.value
+        detail = f"no such path `{request.url.path}`; the API is described at /docs"
     elif status == 405:
         code = METHOD_NOT_ALLOWED
+        detail = f"`{request.method}` is not allowed on `{request.url.path}`; see /docs"
+    elif status == 413:
+        code = ErrorCode.INVALID_INPUT.value
     elif status == 401:
         code = ErrorCode.UNAUTHENTICATED.value
     elif status == 403:
         code = ErrorCode.FORBIDDEN.value
+    elif status == 400:
+        # FastAPI's "error parsing the body" (bytes that are not UTF-8 JSON): one status
+        # for every malformed request, as for validation errors.
+        status, code = 422, ErrorCode.INVALID_INPUT.value
+        detail = "the request body is not valid JSON; send UTF-8 encoded JSON"
     elif 400 <= status < 500:
         code = ErrorCode.INVALID_INPUT.value
     else:
         code = INTERNAL
-    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
-    return problem_response(
-        status=status, code=code, detail=detail.lower(), headers=exc.headers
-    )
+    try:
+        phrase = HTTPStatus(status).phrase.lower()
+    except ValueError:
+        phrase = f"http {status}"
+    return problem_response(status=status, code=code, detail=detail or phrase, headers=exc.headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # Logged server-side with its traceback; the client learns nothing about internals.
-    log.error(
-        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
-    )
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         status=500, code=INTERNAL, detail="an internal error occurred; it has been logged"
     )

@@ -144,7 +144,9 @@ class Order(_Response):
     created_at: datetime
     expires_at: datetime
     approved_at: datetime | None
-    execute_by: datetime | None = Field(description="an approved order expires unless executed by then")
+    execute_by: datetime | None = Field(
+        description="an approved order expires unless executed by then"
+    )
     policy_version: int
     policy_digest: str
     digest: str = Field(description="sha256 of the order's RFC 8785 canonical JSON")
@@ -167,7 +169,9 @@ class Order(_Response):
 
 class OrderPage(_Response):
     items: list[Order]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
 
 
 class Execution(_Response):

@@ -25,7 +25,12 @@ log = logging.getLogger("cosignatory.api")
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=Health, responses=problems(503), summary="Liveness and database check")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses=problems(503),
+    summary="Liveness and database check",
+)
 def healthz(request: Request) -> JSONResponse:
     try:
         request.app.state.ping_database()
@@ -40,7 +45,9 @@ def healthz(request: Request) -> JSONResponse:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
+    },
     summary="Prometheus metrics",
 )
 async def metrics(request: Request) -> Response:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from cosignatory.api.auth import CallerPrincipal, ServiceDep
+from cosignatory.api.auth import BearerToken, ServiceDep, authenticate
 from cosignatory.api.metrics import ApiMetrics
 from cosignatory.api.responses import problems
 from cosignatory.api.schemas import (
@@ -51,7 +51,10 @@ def _metrics(request: Request) -> ApiMetrics:
     responses=problems(401, 403, 409, 422),
     summary="Propose an order",
 )
-def propose(body: ProposeRequest, caller: CallerPrincipal, service: ServiceDep, request: Request) -> JSONResponse:
+def propose(
+    body: ProposeRequest, token: BearerToken, service: ServiceDep, request: Request
+) -> JSONResponse:
+    caller = authenticate(service, token)
     view = service.propose(
         action=body.action,
         params=body.params,
@@ -66,10 +69,11 @@ def propose(body: ProposeRequest, caller: CallerPrincipal, service: ServiceDep, 
     "",
     response_model=OrderPage,
     responses=problems(401, 422),
-    summary="List orders, newest first",
+    summary="List orders, newest first (cursor-paged)",
 )
 def list_orders(
-    caller: CallerPrincipal,
+    *,
+    token: BearerToken,
     service: ServiceDep,
     state: Annotated[OrderStateName | None, Query()] = None,
     proposer: Annotated[str | None, Query(max_length=64)] = None,
@@ -79,8 +83,11 @@ def list_orders(
         Query(description="`me`: orders where you could still fill a seat or veto"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200, description="opaque; from `next_cursor`")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="opaque; from `next_cursor`")
+    ] = None,
 ) -> JSONResponse:
+    caller = authenticate(service, token)
     items, next_cursor = service.list_orders(
         state=OrderState(state) if state is not None else None,
         proposer=proposer,
@@ -92,9 +99,11 @@ def list_orders(
     return JSONResponse({"items": [v.to_json() for v in items], "next_cursor": next_cursor})
 
 
-@router.get("/{order_id}", response_model=Order, responses=problems(401, 404, 422), summary="Show an order")
-def get_order(order_id: OrderId, caller: CallerPrincipal, service: ServiceDep) -> JSONResponse:
-    del caller  # any authenticated person may read any order
+@router.get(
+    "/{order_id}", response_model=Order, responses=problems(401, 404, 422), summary="Show an order"
+)
+def get_order(order_id: OrderId, token: BearerToken, service: ServiceDep) -> JSONResponse:
+    authenticate(service, token)  # any authenticated person may read any order
     return JSONResponse(service.get_order(order_id).to_json())
 
 
@@ -108,10 +117,11 @@ def get_order(order_id: OrderId, caller: CallerPrincipal, service: ServiceDep) -
 def review(
     order_id: OrderId,
     body: ReviewRequest,
-    caller: CallerPrincipal,
+    token: BearerToken,
     service: ServiceDep,
     request: Request,
 ) -> JSONResponse:
+    caller = authenticate(service, token)
     view = service.review(
         order_id=order_id,
         reviewer=caller.person,
@@ -133,10 +143,11 @@ def review(
 )
 def cancel(
     order_id: OrderId,
-    caller: CallerPrincipal,
+    token: BearerToken,
     service: ServiceDep,
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> JSONResponse:
+    caller = authenticate(service, token)
     view = service.cancel(
         order_id=order_id,
         by=caller.person,
@@ -154,12 +165,13 @@ def cancel(
 )
 def execute(
     order_id: OrderId,
-    caller: CallerPrincipal,
+    token: BearerToken,
     service: ServiceDep,
     request: Request,
     body: Annotated[ExecuteRequest | None, Body()] = None,
 ) -> JSONResponse:
     del body  # nothing to say: the caller's identity is the whole request
+    caller = authenticate(service, token)
     view, ticket = service.claim(order_id=order_id, by=caller.person)
     _metrics(request).executions.labels("claimed").inc()
     return JSONResponse({"order": view.to_json(), "ticket": ticket})
@@ -174,11 +186,11 @@ def execute(
 def record_result(
     order_id: OrderId,
     body: ResultRequest,
-    caller: CallerPrincipal,
+    token: BearerToken,
     service: ServiceDep,
     request: Request,
 ) -> JSONResponse:
-    del caller  # the ticket is the authority; a token is still required to reach it
+    authenticate(service, token)  # the ticket is the authority; a token must still be valid
     view = service.record_result(
         order_id=order_id,
         ticket=body.ticket,

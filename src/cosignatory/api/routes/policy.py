@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from cosignatory.api.auth import AdminPrincipal, CallerPrincipal, ServiceDep
+from cosignatory.api.auth import BearerToken, ServiceDep, authenticate, authenticate_admin
 from cosignatory.api.responses import problems
 from cosignatory.api.schemas import PolicyOut, PublishPolicyRequest
 from cosignatory.service import InFlight
@@ -15,9 +15,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
 
-@router.get("", response_model=PolicyOut, responses=problems(401, 409), summary="The policy in force")
-def get_policy(caller: CallerPrincipal, service: ServiceDep) -> JSONResponse:
-    del caller  # every authenticated person may read the rules they live under
+@router.get(
+    "", response_model=PolicyOut, responses=problems(401, 409), summary="The policy in force"
+)
+def get_policy(token: BearerToken, service: ServiceDep) -> JSONResponse:
+    authenticate(service, token)  # every authenticated person may read the rules they live under
     return JSONResponse(service.current_policy().to_json())
 
 
@@ -27,7 +29,10 @@ def get_policy(caller: CallerPrincipal, service: ServiceDep) -> JSONResponse:
     responses=problems(401, 403, 409, 422),
     summary="Publish a new policy version (administrators)",
 )
-def publish_policy(body: PublishPolicyRequest, admin: AdminPrincipal, service: ServiceDep) -> JSONResponse:
+def publish_policy(
+    body: PublishPolicyRequest, token: BearerToken, service: ServiceDep
+) -> JSONResponse:
+    admin = authenticate_admin(service, token)
     version = service.publish_policy(
         yaml_text=body.yaml,
         by=admin.person,
