@@ -42,6 +42,19 @@ class _Absent:
 ABSENT: Final = _Absent()
 
 
+def _plain(value: Any) -> Any:
+    """Builtin types only: YAML loaders hand out str and int subclasses."""
+    if isinstance(value, bool) or value is ABSENT:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _key(value: Any) -> tuple[str, str]:
     # 1 == True in Python; keep them apart (a boolean param is not an integer param).
     return (type(value).__name__, repr(value))
@@ -50,7 +63,7 @@ def _key(value: Any) -> tuple[str, str]:
 def _unique(values: Iterable[Any]) -> list[Any]:
     seen: set[tuple[str, str]] = set()
     out = []
-    for v in values:
+    for v in map(_plain, values):
         k = _key(v)
         if k not in seen:
             seen.add(k)
@@ -74,16 +87,23 @@ def _integers(lits: Sequence[ConditionLiterals]) -> list[int]:
 def _strings(lits: Sequence[ConditionLiterals]) -> list[str]:
     out: list[str] = []
     for lit in lits:
+        regex = "matches" in lit.string_methods
         for s in sorted(lit.strings):
-            # equal; longer (startsWith/contains); prefixed (endsWith); near miss; case
-            out.extend((s, f"{s}-x", f"x-{s}", f"x{s}x", s[:-1], s.upper()))
+            # equal; longer (startsWith); prefixed (endsWith); inside (contains)
+            out.extend((s, f"{s}-x", f"x-{s}", f"x{s}x"))
+            if regex:  # a pattern, not a value: near misses and case may matter
+                out.extend((s[:-1], s.upper(), s.lower()))
         if lit.uses_size:
             out.extend("a" * n for n in _integers([lit]) if 0 <= n <= _MAX_SIZE)
     return out
 
 
 def _lists(spec: ParamSpec, lits: Sequence[ConditionLiterals]) -> list[list[str]]:
-    items = [str(e) for e in spec.enum] if spec.enum else [s for lit in lits for s in sorted(lit.strings)]
+    items = (
+        [str(e) for e in spec.enum]
+        if spec.enum
+        else [s for lit in lits for s in sorted(lit.strings)]
+    )
     out: list[list[str]] = [[]]
     out.extend([item] for item in items)
     if len(items) > 1:
@@ -91,7 +111,9 @@ def _lists(spec: ParamSpec, lits: Sequence[ConditionLiterals]) -> list[list[str]
     filler = items[0] if items else "x"
     for lit in lits:
         if lit.uses_size:
-            out.extend([f"{filler}{i}" for i in range(n)] for n in _integers([lit]) if 0 <= n <= _MAX_SIZE)
+            out.extend(
+                [f"{filler}{i}" for i in range(n)] for n in _integers([lit]) if 0 <= n <= _MAX_SIZE
+            )
     if not items:
         out.append(["x"])
     return out
@@ -111,7 +133,11 @@ def param_candidates(
         return value is ABSENT or not check_params(only, {spec.name: value})
 
     if not read:
-        fallback = [sample_value(spec), *_FALLBACK_STRINGS] if spec.type is ParamType.STRING else [sample_value(spec)]
+        fallback = (
+            [sample_value(spec), *_FALLBACK_STRINGS]
+            if spec.type is ParamType.STRING
+            else [sample_value(spec)]
+        )
         first = next((v for v in fallback if valid(v)), None)
         if first is not None:
             return (first,)
@@ -123,16 +149,24 @@ def param_candidates(
     elif spec.enum:
         raw.extend(spec.enum)
     elif spec.type is ParamType.INTEGER:
-        raw.extend(_integers(lits))
+        points = _integers(lits)
+        raw.extend(points)
         bounds = [b for b in (spec.minimum, spec.maximum) if b is not None]
         raw.extend(bounds)
         raw.extend(b + d for b in bounds for d in (1, -1))
-        raw.extend((sample_value(spec), 0, 1, -1))
+        raw.append(sample_value(spec))
+        if not points:
+            raw.extend((0, 1, -1))
     elif spec.type is ParamType.BOOLEAN:
         raw.extend((False, True))
     else:
-        raw.extend(_strings(lits))
-        raw.extend((sample_value(spec), "", *_FALLBACK_STRINGS))
+        derived = [v for v in _unique(_strings(lits)) if valid(v)]
+        raw.extend(derived)
+        # something that equals no literal, and the empty string, then fallbacks when
+        # the pattern refuses everything above
+        raw.extend(("sample", ""))
+        if not derived:
+            raw.extend(_FALLBACK_STRINGS)
     values = [v for v in _unique(raw) if valid(v)][: MAX_VALUES_PER_DIMENSION - 1]
     if not spec.required:
         values.append(ABSENT)
