@@ -36,5 +36,10 @@ bench: install
 	bash scripts/system-deps.sh
 	bash scripts/with-postgres.sh bash -c 'for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done'
 
+# Photographs every web page (headless Chromium) into docs/screenshots/ for README and docs/web.md.
+screenshots: install
+	bash scripts/system-deps.sh
+	$(PY) scripts/screenshots.py --out docs/screenshots
+
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from cosignatory.core.policy import Action, ParamType, Policy, load_policy
 from cosignatory.service import Service
 from cosignatory.storage.migrate import upgrade
 from cosignatory.storage.store import open_store
+from cosignatory.web import create_web_router
 
 __all__ = ["example_params", "program_name", "run_demo"]
 
@@ -133,6 +134,7 @@ def run_demo(*, directory: str, policy_path: str, host: str, port: int) -> None:
         f"[bold]cosignatory demo[/]: policy `{policy.name}` from {policy_path}, database {db}"
     )
     out.print(f"server: {url}   API docs: {url}/docs")
+    out.print(f"web inbox: {url}/signin — sign in with a person's token below")
     out.print("\nFrom a second terminal (same directory), act as one of these people.")
     out.print("Try: kim proposes a move, pak approves it, kim runs it.\n")
     for person, token in tokens.items():
@@ -144,6 +146,7 @@ def run_demo(*, directory: str, policy_path: str, host: str, port: int) -> None:
             who = f"{p.name} · {', '.join(sorted(p.roles))}"
         out.print(f"[bold]# {person}[/] — {who}   (or: source {env_file})")
         out.print(f"export COSIGNATORY_URL={url} COSIGNATORY_TOKEN={token}", markup=False)
+        out.print(f"# in a browser: {url}/signin with the token {token}", markup=False)
         if person == ADMIN:
             out.print(f"{program} list", markup=False)
             out.print(f'{program} cancel ORDER --reason "called off"\n', markup=False)
@@ -164,7 +167,7 @@ def run_demo(*, directory: str, policy_path: str, host: str, port: int) -> None:
         "ORDER is the `ord_…` id that `propose` prints (or `list` shows). "
         "Stop the server with Ctrl-C.\n"
     )
-    web_app = create_app(service, ApiSettings(sweep_interval=5.0))
+    web_app = create_app(service, ApiSettings(sweep_interval=5.0), routers=[create_web_router()])
     try:
         run_server(web_app, sock, access_log=False)
     finally:

@@ -83,17 +83,22 @@ def serve(
     ] = 5.0,
     access_log: Annotated[bool, typer.Option(help="Log each request (never its token).")] = True,
 ) -> None:
-    """Run the HTTP API (uvicorn) over the database."""
+    """Run the HTTP API and the web inbox (uvicorn) over the database."""
     from cosignatory.api import ApiSettings, create_app  # noqa: PLC0415 - see module docstring
     from cosignatory.api.server import bind, run_server, url_of  # noqa: PLC0415
+    from cosignatory.web import create_web_router  # noqa: PLC0415
 
     service = _service(db)
     if policy:
         _err().print(publish_if_changed(service, policy, by=load_settings().operator), markup=False)
-    web_app = create_app(service, ApiSettings(sweep_interval=sweep_interval))
+    web_app = create_app(
+        service, ApiSettings(sweep_interval=sweep_interval), routers=[create_web_router()]
+    )
     sock = bind(host, port)
     _err().print(
-        f"cosignatory: serving {url_of(sock)} over {service.store.describe()}", markup=False
+        f"cosignatory: serving {url_of(sock)} over {service.store.describe()}; "
+        f"web inbox: {url_of(sock)}/signin",
+        markup=False,
     )
     try:
         run_server(web_app, sock, access_log=access_log)

@@ -1,0 +1,1 @@
+"""Page handlers, one module per page; each has `register(router, web)`."""
