@@ -41,6 +41,13 @@ def load_yaml(text: str) -> Any:
         raise YamlSyntaxError(f"yaml syntax error: {problem}", pos) from e
     except YAMLError as e:  # pragma: no cover - ruamel marks nearly everything
         raise YamlSyntaxError(f"yaml error: {e}", Pos(line=1, col=1)) from e
+    except (TypeError, ValueError) as e:
+        # e.g. a mapping used as a key (`? {a: 1}`): ruamel fails while hashing it.
+        raise YamlSyntaxError(
+            f"unsupported yaml: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+            "keys must be plain strings",
+            Pos(line=1, col=1),
+        ) from e
 
 
 def _lc(node: Any) -> Any:
