@@ -54,6 +54,23 @@ def test_an_order_pins_the_version_in_force(service: Service) -> None:
     assert [s.count for s in newer.seats] == [3]
 
 
+def test_a_version_published_by_another_service_governs_the_next_proposal(
+    service: Service, clock: Clock
+) -> None:
+    """A `Service` remembers the policy head between proposals; another process (here,
+    another `Service` on the same database) publishing must still win at once."""
+    service.publish_policy(yaml_text=SQUAD, by="admin")
+    assert launch(service).policy_version == 1  # the head is now remembered
+    other = Service(service.store, clock=clock)
+    other.publish_policy(yaml_text=squad(launch_officers=3), by="admin")
+    newer = launch(service)
+    assert newer.policy_version == 2
+    assert [s.count for s in newer.seats] == [3]
+    other.publish_policy(yaml_text=FIELD, by="admin")  # no `launch` action at all
+    refused(ErrorCode.UNKNOWN_ACTION, lambda: launch(service))
+    assert_log_consistent(service)
+
+
 def test_keep_records_the_choice_and_the_orders(service: Service) -> None:
     service.publish_policy(yaml_text=SQUAD, by="admin")
     a, b = launch(service), launch(service)

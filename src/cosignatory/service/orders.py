@@ -24,7 +24,7 @@ from cosignatory.core.errors import DomainError, ErrorCode, InputError, RefusedE
 from cosignatory.core.events import EventKind
 from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.orders import format_timestamp, order_digest
-from cosignatory.core.policy import OrderInput, ReviewDecision, evaluate
+from cosignatory.core.policy import OrderInput, Policy, ReviewDecision, evaluate
 from cosignatory.ids import new_id
 from cosignatory.service import transitions
 from cosignatory.service.build import decide, order_view
@@ -118,7 +118,45 @@ def propose(
     proposer: str,
     justification: str,
 ) -> OrderView:
+    """Decide on the policy head remembered from the last proposal, which the insert
+    confirms in the same statement; decide again on the head read afresh if the insert
+    wrote nothing or the remembered head refused (nothing is written before the insert)."""
+    inputs: dict[str, Any] = {
+        "now": now,
+        "action": action,
+        "params": params,
+        "proposer": proposer,
+        "justification": justification,
+    }
+    try:
+        version, policy = policies.current(conn, remembered=True)
+        view = _propose_on(conn, version=version, policy=policy, confirm=True, **inputs)
+        if view is not None:
+            return view
+    except (RefusedError, InputError):
+        pass  # possibly decided on a stale head: answer from the current one
+    policies.forget_head()
     version, policy = policies.current(conn)
+    view = _propose_on(conn, version=version, policy=policy, confirm=False, **inputs)
+    if view is None:  # pragma: no cover - an unconditional insert writes its row
+        raise RuntimeError("the order row was not written")
+    return view
+
+
+def _propose_on(
+    conn: Connection,
+    *,
+    version: int,
+    policy: Policy,
+    now: datetime,
+    action: str,
+    params: Mapping[str, Any],
+    proposer: str,
+    justification: str,
+    confirm: bool,
+) -> OrderView | None:
+    """The proposal under policy `version`; None (nothing written) when `confirm` and a
+    newer version exists or this one is not stored."""
     order = OrderInput(
         action=action, params=params, proposer=proposer, justification=justification, created_at=now
     )
@@ -126,9 +164,10 @@ def propose(
     if decision.error is not None:
         raise RefusedError(decision.error.message, code=decision.error.code)
     try:
-        params_size = len(canonical_text(dict(params)).encode())
+        params_json = canonical_text(dict(params))
     except (ValueError, TypeError) as e:  # e.g. an integer beyond the JSON safe range
         raise InputError(f"params must be JSON values: {e}") from e
+    params_size = len(params_json.encode())
     if params_size > MAX_PARAMS_BYTES:
         raise InputError(f"params are {params_size} bytes as JSON; the limit is {MAX_PARAMS_BYTES}")
     order_id = new_id("ord")
@@ -156,7 +195,10 @@ def propose(
         policy_digest=policy.digest,
         digest=digest,
     )
-    order_rows.insert_order(conn, record)
+    if not order_rows.insert_order(
+        conn, record, params_json=params_json, if_policy_current=confirm
+    ):
+        return None
     seq = append_event(
         conn,
         kind=EventKind.ORDER_PROPOSED,

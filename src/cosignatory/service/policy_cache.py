@@ -41,7 +41,15 @@ def parse_policy(text: str, *, filename: str = "<policy>") -> Policy:
 class PolicyCache:
     """Looks up the policy that governs an order, by `(version, digest)`: keyed by digest
     too, so a database that was reset and republished under the same numbers can never
-    be judged by a stale policy."""
+    be judged by a stale policy.
+
+    It also remembers the newest head it read, for `current(remembered=True)`: a caller
+    that takes it must have the database confirm it is still the newest (see
+    `storage.orders.insert_order(if_policy_current=True)`) and call `forget_head` if not.
+    """
+
+    def __init__(self) -> None:
+        self._head: tuple[int, str] | None = None
 
     def get(self, conn: Connection, version: int, digest: str) -> Policy:
         with _parsed_lock:
@@ -56,9 +64,16 @@ class PolicyCache:
             raise RuntimeError(f"stored policy version {version} does not match its digest")
         return policy
 
-    def current(self, conn: Connection) -> tuple[int, Policy]:
-        """The newest version; `no_policy` when nothing was ever published."""
-        head = policy_rows.latest_head(conn)
+    def current(self, conn: Connection, *, remembered: bool = False) -> tuple[int, Policy]:
+        """The newest version; `no_policy` when nothing was ever published. With
+        `remembered`, the head read last time if there is one (unconfirmed: see above)."""
+        head = self._head if remembered else None
+        if head is not None:
+            with _parsed_lock:
+                parsed = head[1] in _parsed
+            head = head if parsed else None  # confirm an evicted one: it may be stale
+        if head is None:
+            head = self._head = policy_rows.latest_head(conn)
         if head is None:
             raise DomainError(
                 "no policy has been published yet; publish one with "
@@ -67,3 +82,6 @@ class PolicyCache:
             )
         version, digest = head
         return version, self.get(conn, version, digest)
+
+    def forget_head(self) -> None:
+        self._head = None

@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
+    Integer,
     Select,
     String,
     Update,
@@ -37,7 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.lifecycle import OrderState, sources_of
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.storage.tables import events, orders, reviews
+from cosignatory.storage.tables import events, orders, policy_versions, reviews
 
 __all__ = [
     "Guard",
@@ -151,6 +153,24 @@ def _move_statement(target: OrderState, guard: Guard) -> Update:
 
 
 _COLUMNS = tuple(c.name for c in orders.c)
+
+
+def _insert_if_policy_current() -> Insert:
+    """`INSERT INTO orders (…) SELECT :values WHERE` the pinned policy version is stored
+    with that digest and no newer version exists (one statement, no read of the head)."""
+    pinned = select(policy_versions.c.version).where(
+        policy_versions.c.version == bindparam("p_version", type_=Integer()),
+        policy_versions.c.digest == bindparam("p_digest", type_=String()),
+    )
+    newer = select(policy_versions.c.version).where(
+        policy_versions.c.version > bindparam("p_version", type_=Integer())
+    )
+    values = select(*[bindparam(c.name, type_=c.type) for c in orders.c])
+    statement = insert(orders).from_select(_COLUMNS, values.where(pinned.exists(), ~newer.exists()))
+    return statement.execution_options(preserve_rowcount=True)  # an INSERT's is not kept
+
+
+_INSERT_ORDER_IF_CURRENT = _insert_if_policy_current()
 _LOCK_ORDER = select(orders.c.id).where(orders.c.id == _ID).with_for_update()
 
 
@@ -227,11 +247,26 @@ def load_order(
     return record, found
 
 
-def insert_order(conn: Connection, record: OrderRecord) -> None:
+def insert_order(
+    conn: Connection,
+    record: OrderRecord,
+    *,
+    params_json: str | None = None,
+    if_policy_current: bool = False,
+) -> bool:
+    """Insert a new order; `params_json` is the canonical JSON of its params if the caller
+    already has it. With `if_policy_current` the row is written only while the policy it
+    pins (version and digest) is the newest one stored: False when it was not written."""
     values = {name: getattr(record, name) for name in _COLUMNS}
-    values["params"] = canonical_text(dict(record.params))
+    values["params"] = (
+        params_json if params_json is not None else canonical_text(dict(record.params))
+    )
     values["state"] = record.state.value
-    conn.execute(_INSERT_ORDER, values)
+    if not if_policy_current:
+        conn.execute(_INSERT_ORDER, values)
+        return True
+    values["p_version"], values["p_digest"] = record.policy_version, record.policy_digest
+    return conn.execute(_INSERT_ORDER_IF_CURRENT, values).rowcount == 1
 
 
 def move_order(
