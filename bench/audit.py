@@ -4,6 +4,12 @@ The floor is the bare `hashlib.sha256` work any RFC 6962 tree over the same entr
 needs (n leaf hashes of 0x00 || entry, n - 1 hashes of 65-byte nodes) in a tight loop,
 measured in the same run; the ratio floor_time / our_time is what the targets refer to.
 
+It also times inclusion proofs read from the database (the same n-entry tree's nodes
+bulk-loaded into `audit_nodes` of a SQLite file), and the cost the audit log adds to
+every event the service appends: full order lifecycles on two databases, one with the
+Merkle append in `append_event` and one with it switched off, in alternating rounds
+(SQLite, and PostgreSQL when COSIGNATORY_TEST_PG_URL is set, as `make bench` does).
+
     .venv/bin/python bench/audit.py [--entries N | --quick] [--check]
 """
 
@@ -13,10 +19,17 @@ import argparse
 import gc
 import hashlib
 import json
+import os
 import random
+import secrets
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
 
 from cosignatory.core.audit import (
     CompactRange,
@@ -222,8 +235,167 @@ def main(argv: list[str] | None = None) -> int:
         f"audit append_entry: {time_append_entry(sample):.1f} us per event "
         f"(hashing, new frontier and node rows; no I/O; {len(sample):,} appends)"
     )
+    print(
+        f"audit inclusion proof from SQLite: median {time_stored_proofs(entries, args.proofs):.3f} ms "
+        f"over {args.proofs} random indices of the same {n:,}-entry log (one indexed query each)"
+    )
+    rounds = 3 if args.quick else 6
+    print_append_costs("sqlite", rounds)
+    pg = os.environ.get("COSIGNATORY_TEST_PG_URL")
+    if pg:
+        print_append_costs("postgresql", rounds, pg)
+    else:
+        print("audit append cost on postgresql: skipped (set COSIGNATORY_TEST_PG_URL)")
     print("audit targets: " + ("met" if ok else "MISSED"))
     return 1 if args.check and not ok else 0
+
+
+# --- the database: proofs from stored nodes, and the cost per appended event ----------
+
+
+def time_stored_proofs(entries: list[bytes], count: int) -> float:
+    """Median ms of `AuditLog.inclusion_proof` over a SQLite file holding the tree."""
+    from sqlalchemy import insert, update
+
+    from cosignatory.service.audit import AuditLog
+    from cosignatory.storage import open_store, upgrade
+    from cosignatory.storage.audit import audit_head, audit_nodes, node_id
+
+    with tempfile.TemporaryDirectory(prefix="cosignatory-bench-") as work:
+        store = open_store(f"sqlite:///{Path(work) / 'proofs.db'}", create=True, check_schema=False)
+        try:
+            upgrade(store)
+            tree = CompactRange()
+            with store.begin_write() as conn:
+                for first in range(0, len(entries), BATCH):
+                    created = tree.extend_entries(entries[first : first + BATCH])
+                    rows = [
+                        {"id": node_id(level, (first >> level) + i), "hash": h}
+                        for level, hashes in enumerate(created)
+                        for i, h in enumerate(hashes)
+                    ]
+                    conn.execute(insert(audit_nodes), rows)
+                frontier = tree.frontier()
+                conn.execute(
+                    update(audit_head).values(size=frontier.size, frontier=frontier.to_bytes())
+                )
+            log = AuditLog(store)
+            n, root = len(entries), frontier.root()
+            rng = random.Random(9162)
+            samples = []
+            for _ in range(count):
+                index = rng.randrange(n)
+                t0 = time.perf_counter_ns()
+                proof = log.inclusion_proof(index, n)
+                samples.append(time.perf_counter_ns() - t0)
+                verify_inclusion(leaf_hash(entries[index]), index, n, proof, root)
+        finally:
+            store.close()
+    return median_ms(samples)
+
+
+LIFECYCLE_POLICY = (
+    Path(__file__).resolve().parents[1] / "examples/change-control/policy.yaml"
+).read_text()
+EVENTS_PER_LIFECYCLE = 6  # proposed, 2 x reviewed, approved, claimed, executed
+
+
+def _lifecycle(service: Any) -> None:
+    from cosignatory.service import Outcome, ReviewDecision
+
+    params = {"service": "api", "version": "2.4.1", "environment": "prod"}
+    order = service.propose(action="deploy", params=params, proposer="ana", justification="b")
+    service.review(order_id=order.id, reviewer="cho", decision=ReviewDecision.APPROVE)
+    service.review(order_id=order.id, reviewer="dev", decision=ReviewDecision.APPROVE)
+    order, ticket = service.claim(order_id=order.id, by="ana")
+    service.record_result(order_id=order.id, ticket=ticket, outcome=Outcome.SUCCEEDED)
+
+
+@contextmanager
+def _without_audit_hook() -> Iterator[None]:
+    """`append_event` without its Merkle append (the baseline of the comparison)."""
+    import cosignatory.storage.events as event_rows
+
+    hook = event_rows.append_audit_entry
+    event_rows.append_audit_entry = lambda conn, **kw: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        event_rows.append_audit_entry = hook
+
+
+@contextmanager
+def _databases(kind: str, pg_url: str | None) -> Iterator[tuple[str, str]]:
+    """Two empty databases of one kind: (with the hook, without it)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="cosignatory-bench-") as work:
+            yield f"sqlite:///{Path(work) / 'with.db'}", f"sqlite:///{Path(work) / 'without.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(pg_url or "").set(drivername="postgresql+psycopg")
+    names = [f"cosig_audit_bench_{os.getpid()}_{secrets.token_hex(2)}" for _ in range(2)]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f"CREATE DATABASE {name}"))
+        urls = [base.set(database=n).render_as_string(hide_password=False) for n in names]
+        yield urls[0], urls[1]
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def time_append_costs(kind: str, rounds: int, pg_url: str | None = None) -> dict[str, float]:
+    """Best-round microseconds per lifecycle with and without the audit append."""
+    from cosignatory.service import Service
+    from cosignatory.storage import open_store, upgrade
+
+    per_round = 40
+    best = {"with": float("inf"), "without": float("inf")}
+    with _databases(kind, pg_url) as (with_url, without_url):
+        stores = {
+            "with": open_store(with_url, create=True, check_schema=False),
+            "without": open_store(without_url, create=True, check_schema=False),
+        }
+        try:
+            services = {}
+            for name, store in stores.items():
+                upgrade(store)
+                services[name] = Service(store)
+                services[name].publish_policy(yaml_text=LIFECYCLE_POLICY, by="bench")
+            for _ in range(5):  # warm caches, pools and the WAL
+                _lifecycle(services["with"])
+                with _without_audit_hook():
+                    _lifecycle(services["without"])
+            for _ in range(rounds):  # alternate, so both see the same disk weather
+                for name in ("with", "without"):
+                    with _without_audit_hook() if name == "without" else nullcontext():
+                        start = time.perf_counter()
+                        for _ in range(per_round):
+                            _lifecycle(services[name])
+                        seconds = time.perf_counter() - start
+                    best[name] = min(best[name], seconds / per_round * 1e6)
+        finally:
+            for store in stores.values():
+                store.close()
+    return best
+
+
+def print_append_costs(kind: str, rounds: int, pg_url: str | None = None) -> None:
+    best = time_append_costs(kind, rounds, pg_url)
+    added = (best["with"] - best["without"]) / EVENTS_PER_LIFECYCLE
+    print(
+        f"audit append cost on {kind}: {added:.0f} us per event "
+        f"({added * EVENTS_PER_LIFECYCLE / best['without'] * 100:+.1f}% per lifecycle: "
+        f"{best['with'] / 1000:.2f} ms with the Merkle append, "
+        f"{best['without'] / 1000:.2f} ms without; {EVENTS_PER_LIFECYCLE} events, "
+        "5 commits per lifecycle)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ from cosignatory.storage import Store, open_store, upgrade
 PG_URL = os.environ.get("COSIGNATORY_TEST_PG_URL", "")
 NO_PG = "PostgreSQL not available: set COSIGNATORY_TEST_PG_URL (`make test` does)"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
-_TABLES = ("events", "reviews", "orders", "policy_versions", "tokens")
+_TABLES = (
+    *("events", "reviews", "orders", "policy_versions", "tokens"),
+    *("audit_entries", "audit_nodes", "audit_checkpoints"),
+)
 
 
 @dataclass
@@ -89,6 +92,7 @@ def reset_pg(url: str) -> None:
             for table in _TABLES:  # DELETE: cheaper than TRUNCATE for a few rows
                 conn.execute(text(f"DELETE FROM {table}"))
             conn.execute(text("UPDATE event_log_head SET next_seq = 0"))
+            conn.execute(text("UPDATE audit_head SET size = 0, frontier = ''"))
     finally:
         engine.dispose()
 

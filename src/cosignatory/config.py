@@ -6,6 +6,7 @@ COSIGNATORY_OPERATOR       who local admin commands act as by default
                            (default `$USER`, else `admin`)
 COSIGNATORY_URL            the server the remote CLI talks to (default http://127.0.0.1:8000)
 COSIGNATORY_TOKEN          the bearer token of the remote CLI (who you are)
+COSIGNATORY_AUDIT_*        the audit log's key and checkpoint schedule (see the last block)
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cosignatory.core.errors import InputError
+
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_SERVER_URL",
+    "AuditSettings",
     "RemoteSettings",
     "Settings",
+    "load_audit_settings",
     "load_remote_settings",
     "load_settings",
 ]
@@ -58,4 +63,37 @@ def load_remote_settings(environ: Mapping[str, str] | None = None) -> RemoteSett
     return RemoteSettings(
         url=(env.get("COSIGNATORY_URL") or DEFAULT_SERVER_URL).rstrip("/"),
         token=(env.get("COSIGNATORY_TOKEN") or "").strip(),
+    )
+
+
+# ---- the audit log (issue 5) -------------------------------------------------------
+#
+# COSIGNATORY_AUDIT_KEY_FILE            the log's private key file (`audit init-key`), mode 0600
+# COSIGNATORY_AUDIT_KEY                 or the key itself (`PRIVATE+KEY+…`), e.g. from a vault
+# COSIGNATORY_AUDIT_CHECKPOINT_INTERVAL seconds between the server's checkpoints (default 60)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditSettings:
+    key_file: str | None = None
+    key: str | None = field(default=None, repr=False)
+    checkpoint_interval: float = 60.0
+
+
+def load_audit_settings(environ: Mapping[str, str] | None = None) -> AuditSettings:
+    env = _env(environ)
+    raw_interval = env.get("COSIGNATORY_AUDIT_CHECKPOINT_INTERVAL") or "60"
+    try:
+        interval = float(raw_interval)
+    except ValueError:
+        interval = -1.0
+    if not interval > 0:
+        raise InputError(
+            f"COSIGNATORY_AUDIT_CHECKPOINT_INTERVAL `{raw_interval}` is not a positive number "
+            "of seconds"
+        )
+    return AuditSettings(
+        key_file=env.get("COSIGNATORY_AUDIT_KEY_FILE") or None,
+        key=(env.get("COSIGNATORY_AUDIT_KEY") or "").strip() or None,
+        checkpoint_interval=interval,
     )

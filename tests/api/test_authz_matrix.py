@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
+from cosignatory.core.audit import key_from_seed
+from cosignatory.service.audit import AuditLog
 from tests.api.serverproc import ADMIN, REVOKED, Deployment
 
 CALLERS = {
@@ -112,6 +114,26 @@ def metrics(_d: Deployment) -> Request:
     return Request("GET", "/metrics")
 
 
+AUDIT_SIGNER, _ = key_from_seed("matrix.test/audit", bytes(32))
+
+
+def audit_checkpoint(d: Deployment) -> Request:
+    AuditLog(d.service.store, signer=AUDIT_SIGNER).sign()  # public, once there is one
+    return Request("GET", "/v1/audit/checkpoint")
+
+
+def audit_entries(_d: Deployment) -> Request:
+    return Request("GET", "/v1/audit/entries?start=0&end=5")
+
+
+def audit_inclusion(_d: Deployment) -> Request:
+    return Request("GET", "/v1/audit/proof/inclusion?index=0&tree_size=2")
+
+
+def audit_consistency(_d: Deployment) -> Request:
+    return Request("GET", "/v1/audit/proof/consistency?first=1&second=2")
+
+
 def _authenticated(
     ok: tuple[int, str | None], **overrides: tuple[int, str | None]
 ) -> dict[str, tuple[int, str | None]]:
@@ -171,6 +193,10 @@ MATRIX: dict[str, tuple[Setup, dict[str, tuple[int, str | None]]]] = {
         put_policy,
         _authenticated(FORBIDDEN, admin=(200, None)),
     ),
+    "GET /v1/audit/checkpoint": (audit_checkpoint, _public()),
+    "GET /v1/audit/entries": (audit_entries, _authenticated((200, None))),
+    "GET /v1/audit/proof/inclusion": (audit_inclusion, _authenticated((200, None))),
+    "GET /v1/audit/proof/consistency": (audit_consistency, _authenticated((200, None))),
     "GET /healthz": (healthz, _public()),
     "GET /metrics": (metrics, _public()),
 }

@@ -100,6 +100,23 @@ def test_demo_prints_lines_that_work(tmp_path: Path) -> None:
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.strip() == "order carried out"
         assert "succeeded (exit 0)" in ran.stderr
+
+        # The audit log: exported with the demo's key, it verifies with the printed key,
+        # and a one-byte change fails with the index of the changed entry.
+        audit = [
+            line.replace("log.jsonl", str(tmp_path / "log.jsonl"))
+            for line in printed.splitlines()
+            if " audit export " in line or " audit verify " in line
+        ]
+        export_log, verify_log = audit
+        verified = _paste([export_log, verify_log])
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "1 order(s) (1 executed)" in verified.stdout
+        log = tmp_path / "log.jsonl"
+        log.write_bytes(log.read_bytes().replace(b"hill-412", b"hill-413", 1))
+        tampered = _paste([verify_log])
+        assert tampered.returncode == 1
+        assert re.match(r"TAMPERED: entry \d+, line \d+: ", tampered.stdout), tampered.stdout
     finally:
         demo.send_signal(signal.SIGINT)  # Ctrl-C, as the demo says
         # uvicorn shuts down gracefully, then re-raises SIGINT: the shell's 130.

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
 from cosignatory import __version__
+from cosignatory.api import audit_routes
 from cosignatory.api.limits import BodySizeLimit
 from cosignatory.api.metrics import ApiMetrics, MetricsMiddleware
 from cosignatory.api.problems import install_problem_handlers
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(orders.router)
     app.include_router(policy.router)
     app.include_router(ops.router)
+    app.include_router(audit_routes.router)
     for router in routers:
         app.include_router(router)
     if not any(isinstance(r, APIRoute) and r.path == "/" for r in app.routes):

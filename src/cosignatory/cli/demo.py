@@ -14,9 +14,11 @@ from rich.console import Console
 from cosignatory.api import ApiSettings, create_app
 from cosignatory.api.server import bind, run_server, url_of
 from cosignatory.cli.common import read_text
+from cosignatory.core.audit import generate_key
 from cosignatory.core.errors import InputError
 from cosignatory.core.policy import Action, ParamType, Policy, load_policy
 from cosignatory.service import Service
+from cosignatory.service.audit_keys import write_key_file
 from cosignatory.storage.migrate import upgrade
 from cosignatory.storage.store import open_store
 from cosignatory.web import create_web_router
@@ -121,7 +123,9 @@ def run_demo(*, directory: str, policy_path: str, host: str, port: int) -> None:
         leftover.unlink(missing_ok=True)
     store = open_store(f"sqlite:///{db.resolve()}", create=True, check_schema=False)
     upgrade(store)
-    service = Service(store)
+    audit_signer, audit_verifier = generate_key("demo.cosignatory.local/audit")  # a fresh log key
+    audit_key = write_key_file(root / "audit.key", audit_signer, replace=True)
+    service = Service(store, audit_signer=audit_signer)
     service.publish_policy(yaml_text=text, by=ADMIN, filename=policy_path)
     tokens = {
         person: service.create_token(person=person, by=ADMIN, label="demo")[1]
@@ -163,6 +167,10 @@ def run_demo(*, directory: str, policy_path: str, host: str, port: int) -> None:
         if veto:
             out.print(f'{program} deny ORDER --comment "not without a written plan"', markup=False)
         out.print("")
+    out.print("[bold]# audit log[/] — signed by the demo's key; verify it offline (docs/audit.md)")
+    export = ["audit", "export", "--db", f"sqlite:///{db}", "--key-file", str(audit_key)]
+    out.print(f"{program} {shlex.join(export)} > log.jsonl", markup=False)
+    out.print(f"{program} audit verify log.jsonl --key {audit_verifier}\n", markup=False)
     out.print(
         "ORDER is the `ord_…` id that `propose` prints (or `list` shows). "
         "Stop the server with Ctrl-C.\n"

@@ -24,6 +24,7 @@ from cosignatory.core.policy import Policy, ReviewDecision
 from cosignatory.service import orders as order_cases
 from cosignatory.service import publishing
 from cosignatory.service import tokens as token_cases
+from cosignatory.service.audit import AuditLog
 from cosignatory.service.build import event_view, order_view, policy_version, token_info
 from cosignatory.service.checks import MAX_DETAIL, check_person, check_text
 from cosignatory.service.orders import Refuse
@@ -72,10 +73,18 @@ def _decode_cursor(cursor: str) -> str:
 class Service:
     """The system of record for orders, reviews, policy versions and tokens."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        audit_signer: str | None = None,
+    ) -> None:
         self.store = store
         self._clock = clock
         self._policies = PolicyCache()
+        # The tamper-evident log over this store's events; signs with `audit_signer`.
+        self.audit = AuditLog(store, signer=audit_signer, clock=self.now)
 
     def now(self) -> datetime:
         now = self._clock()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.events import EventKind
+from cosignatory.storage.audit import append_audit_entry
 from cosignatory.storage.tables import event_log_head, events
 from cosignatory.storage.types import UTCDateTime
 
@@ -73,18 +74,23 @@ def append_event(
     at: datetime,
 ) -> int:
     """Write one event in the caller's transaction; returns its gapless `seq`."""
+    payload_json = canonical_text(dict(payload))
     values = {
         "kind": kind.value,
         "actor": actor,
         "subject": subject,
         "at": at,
-        "payload": canonical_text(dict(payload)),
+        "payload": payload_json,
     }
     if conn.dialect.name == "postgresql":
         seq = conn.execute(_PG_APPEND, values).scalar_one()  # one round trip
     else:
         seq = conn.execute(_BUMP_HEAD).scalar_one()
         conn.execute(_INSERT_EVENT, {"seq": seq, **values})
+    # The audit log's Merkle tree grows in this transaction, under the same head lock.
+    append_audit_entry(
+        conn, seq=int(seq), kind=kind, actor=actor, subject=subject, at=at, payload=payload_json
+    )
     return int(seq)
 
 

@@ -6,12 +6,19 @@
     proofs.py      inclusion and consistency proofs, made and verified (RFC 9162 §2.1)
     note.py        C2SP signed-note with Ed25519 keys (golang sumdb/note key strings)
     checkpoint.py  C2SP tlog-checkpoint, signed and verified as a note
+    entry.py       `AuditEntry`: an event as the canonical JSON bytes of one leaf
+    export.py      the JSON Lines export format: header, entry lines, checkpoint line
+    replay.py      offline replay: the logged history obeys the lifecycle and the policies
+    replay_*.py    its rules for policy and order entries, and the state it keeps
+    verify.py      `verify_export`: integrity, signature, consistency, then the replay
 
 Exceptions (all in `errors.py`):
 
     AuditError
     ├── TreeError              bad frontier; node missing from, or conflicting in, a store
     ├── ProofError             proof does not verify, or impossible index / sizes
+    ├── EntryError             an entry is not the canonical JSON of a well-formed event
+    ├── ExportFormatError      a log export is malformed (`.line` says where)
     └── CheckpointError
         ├── NoteFormatError      malformed note, checkpoint text or key string
         ├── UnknownKeyError      no signature by the verifier key
@@ -27,9 +34,12 @@ from cosignatory.core.audit.checkpoint import (
     parse_checkpoint_text,
     sign_checkpoint,
 )
+from cosignatory.core.audit.entry import AuditEntry, parse_entry
 from cosignatory.core.audit.errors import (
     AuditError,
     CheckpointError,
+    EntryError,
+    ExportFormatError,
     NoteFormatError,
     OriginMismatchError,
     ProofError,
@@ -66,6 +76,7 @@ from cosignatory.core.audit.proofs import (
     verify_consistency,
     verify_inclusion,
 )
+from cosignatory.core.audit.replay import Replayer, ReplayProblem, ReplaySummary, replay
 from cosignatory.core.audit.store import (
     HashReader,
     MemoryHashStore,
@@ -75,15 +86,19 @@ from cosignatory.core.audit.store import (
     subtree_addresses,
     subtree_hashes,
 )
+from cosignatory.core.audit.verify import VerifyProblem, VerifyReport, verify_export
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "AppendResult",
+    "AuditEntry",
     "AuditError",
     "Checkpoint",
     "CheckpointError",
     "CompactRange",
+    "EntryError",
+    "ExportFormatError",
     "Frontier",
     "HashReader",
     "MemoryHashStore",
@@ -92,11 +107,16 @@ __all__ = [
     "NoteFormatError",
     "OriginMismatchError",
     "ProofError",
+    "ReplayProblem",
+    "ReplaySummary",
+    "Replayer",
     "SignatureError",
     "SignerKey",
     "TreeError",
     "UnknownKeyError",
     "VerifierKey",
+    "VerifyProblem",
+    "VerifyReport",
     "append_entry",
     "consistency_proof",
     "consistency_ranges",
@@ -109,8 +129,10 @@ __all__ = [
     "open_note",
     "parse_and_verify",
     "parse_checkpoint_text",
+    "parse_entry",
     "parse_signer_key",
     "parse_verifier_key",
+    "replay",
     "root_at",
     "root_from_entries",
     "root_of",
@@ -119,5 +141,6 @@ __all__ = [
     "subtree_addresses",
     "subtree_hashes",
     "verify_consistency",
+    "verify_export",
     "verify_inclusion",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 __all__ = [
     "AuditError",
     "CheckpointError",
+    "EntryError",
+    "ExportFormatError",
     "NoteFormatError",
     "OriginMismatchError",
     "ProofError",
@@ -44,3 +46,16 @@ class SignatureError(CheckpointError):
 
 class OriginMismatchError(CheckpointError):
     """The checkpoint's origin is not the one expected."""
+
+
+class EntryError(AuditError):
+    """An audit entry is not the canonical JSON of a well-formed event."""
+
+
+class ExportFormatError(AuditError):
+    """A log export is malformed; `line` is the 1-based line at fault (0: the whole file)."""
+
+    def __init__(self, message: str, *, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line

@@ -1,0 +1,338 @@
+"""Audit log storage: the Merkle tree beside the event log, appended in the same transaction.
+
+    audit_entries      one row per event `seq` (= leaf index): the order digest its entry carries
+    audit_nodes        complete-subtree hashes by node id = level · 2**56 + index (tlog-tiles
+                       addressing, one integer key); level 0, id = seq, holds the leaf hashes
+    audit_head         one row: the tree size and its frontier (O(log n) hashes)
+    audit_checkpoints  every checkpoint the log signed: size, root, the signed note
+
+`append_audit_entry` is called by `events.append_event` right after it wrote the event,
+under the event log head's lock, so audit appends are serialized exactly like events and
+`audit_head.size` always equals the next `seq`. It costs one read of the head, one digest
+read for order events, and three writes, whatever the size of the log.
+
+An entry's bytes are never stored: `entry_bytes` rebuilds them from the event row and
+`audit_entries.order_digest`; the stored leaf hash is what the tree was built from, so
+an event row edited behind the log's back no longer matches its leaf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from cosignatory.core.audit import Frontier, TreeError, append_entry, subtree_addresses
+from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
+from cosignatory.core.events import EventKind
+from cosignatory.storage.tables import DIGEST, SEQ, events, metadata, orders
+from cosignatory.storage.types import UTCDateTime
+
+__all__ = [
+    "CheckpointRecord",
+    "StoredEntry",
+    "StoredHashReader",
+    "append_audit_entry",
+    "audit_checkpoints",
+    "audit_entries",
+    "audit_head",
+    "audit_nodes",
+    "frontier_at",
+    "insert_checkpoint",
+    "iter_entries",
+    "latest_checkpoint",
+    "lock_head",
+    "node_id",
+    "read_entries",
+    "read_head",
+]
+
+HASH = 32
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("order_digest", String(DIGEST), nullable=True),
+)
+
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    # One integer key (the rowid on SQLite): a proof reads its nodes with one `IN`.
+    Column("id", SEQ, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(HASH), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", SEQ, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(HASH), nullable=False),
+    Column("origin", String(200), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+)
+
+
+# --- appending --------------------------------------------------------------------------
+
+
+_READ_HEAD = select(audit_head.c.size, audit_head.c.frontier).where(audit_head.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+# The head and, for an order event, the order's digest now: one round trip.
+_READ_FOR_APPEND = select(
+    audit_head.c.size,
+    audit_head.c.frontier,
+    select(orders.c.digest)
+    .where(orders.c.id == bindparam("b_order"))
+    .scalar_subquery()
+    .label("order_digest"),
+).where(audit_head.c.id == 1)
+_INSERT_ENTRY = insert(audit_entries)
+_INSERT_NODES = insert(audit_nodes)
+_READ_NODES = select(audit_nodes.c.id, audit_nodes.c.hash).where(
+    audit_nodes.c.id.in_(bindparam("b_ids", expanding=True))
+)
+_LEVEL_STRIDE = 1 << 56
+_UPDATE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(size=bindparam("b_size"), frontier=bindparam("b_frontier"))
+)
+# PostgreSQL: every write of an append in one statement (one round trip).
+_PG_WRITE = text(
+    """
+    WITH entry AS (
+        INSERT INTO audit_entries (seq, order_digest) VALUES (:seq, :order_digest)
+    ), nodes AS (
+        INSERT INTO audit_nodes (id, hash)
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:hashes AS bytea[]))
+    )
+    UPDATE audit_head SET size = :size, frontier = :frontier WHERE id = 1
+    """
+)
+
+
+def read_head(conn: Connection) -> Frontier:
+    row = conn.execute(_READ_HEAD).one()
+    return Frontier.from_bytes(size=int(row.size), data=bytes(row.frontier))
+
+
+def lock_head(conn: Connection) -> Frontier:
+    """`read_head`, holding the head row until commit (no append meanwhile)."""
+    query = _LOCK_HEAD if conn.dialect.name == "postgresql" else _READ_HEAD
+    row = conn.execute(query).one()  # SQLite: the write transaction already excludes writers
+    return Frontier.from_bytes(size=int(row.size), data=bytes(row.frontier))
+
+
+def append_audit_entry(
+    conn: Connection,
+    *,
+    seq: int,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    at: datetime,
+    payload: str,
+) -> None:
+    """Append the entry of the event just written at `seq` to the tree (same transaction)."""
+    is_order = is_order_event(kind)
+    row = conn.execute(_READ_FOR_APPEND, {"b_order": subject if is_order else ""}).one()
+    frontier = Frontier.from_bytes(size=int(row.size), data=bytes(row.frontier))
+    if frontier.size != seq:
+        raise RuntimeError(f"audit log holds {frontier.size} entries but event {seq} was written")
+    order_digest = row.order_digest if is_order else None
+    if is_order and order_digest is None:
+        raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
+    entry = event_entry_bytes(
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor=actor,
+        subject=subject,
+        payload_json=payload,
+        order_digest=order_digest,
+    )
+    result = append_entry(frontier, entry)
+    ids = [node_id(n.level, n.index) for n in result.nodes]
+    size, data = result.frontier.size, result.frontier.to_bytes()
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _PG_WRITE,
+            {
+                "seq": seq,
+                "order_digest": order_digest,
+                "ids": ids,
+                "hashes": [n.hash for n in result.nodes],
+                "size": size,
+                "frontier": data,
+            },
+        )
+        return
+    conn.execute(_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+    conn.execute(
+        _INSERT_NODES, [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)]
+    )
+    conn.execute(_UPDATE_HEAD, {"b_size": size, "b_frontier": data})
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def node_id(level: int, index: int) -> int:
+    """The `audit_nodes` key of node (`level`, `index`); a leaf's is its index."""
+    if not (0 <= level < 64 and 0 <= index < _LEVEL_STRIDE):
+        raise TreeError(f"node `{level}/{index}` is outside the storable tree")
+    return level * _LEVEL_STRIDE + index
+
+
+class StoredHashReader:
+    """`HashReader` over `audit_nodes`: one cached, indexed query per `get_nodes` call."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get_nodes(self, addresses: Sequence[tuple[int, int]], /) -> list[bytes]:
+        if not addresses:
+            return []
+        wanted = list(dict.fromkeys(node_id(level, index) for level, index in addresses))
+        found: dict[int, bytes] = {}
+        for first in range(0, len(wanted), 500):
+            chunk = wanted[first : first + 500]
+            for key, h in self._conn.execute(_READ_NODES, {"b_ids": chunk}):
+                found[int(key)] = bytes(h)
+        out = []
+        for level, index in addresses:
+            h = found.get(node_id(level, index))
+            if h is None:
+                raise TreeError(f"node `{level}/{index}` is not stored")
+            out.append(h)
+        return out
+
+
+def frontier_at(conn: Connection, size: int) -> Frontier:
+    """The frontier of the tree of the first `size` entries, from stored nodes."""
+    if size == 0:
+        return Frontier.empty()
+    hashes = StoredHashReader(conn).get_nodes(subtree_addresses(0, size))
+    return Frontier(size=size, hashes=tuple(hashes))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredEntry:
+    """One entry as the log holds it: canonical bytes and the leaf hash the tree used."""
+
+    index: int
+    entry: bytes = field(repr=False)
+    leaf_hash: bytes
+
+
+def read_entries(conn: Connection, start: int, end: int) -> list[StoredEntry]:
+    """Entries `start` ≤ index < `end`, rebuilt from the event rows."""
+    leaf = audit_nodes.alias("leaf")
+    query = (
+        select(
+            events.c.seq,
+            events.c.kind,
+            events.c.actor,
+            events.c.subject,
+            events.c.at,
+            events.c.payload,
+            audit_entries.c.order_digest,
+            leaf.c.hash,
+        )
+        .join(audit_entries, audit_entries.c.seq == events.c.seq)
+        .join(leaf, leaf.c.id == events.c.seq)  # level 0: node id = seq
+        .where(events.c.seq >= start, events.c.seq < end)
+        .order_by(events.c.seq)
+    )
+    out = []
+    for row in conn.execute(query):
+        raw = event_entry_bytes(
+            seq=int(row.seq),
+            at=row.at,
+            kind=EventKind(row.kind),
+            actor=row.actor,
+            subject=row.subject,
+            payload_json=row.payload,
+            order_digest=row.order_digest,
+        )
+        out.append(StoredEntry(index=int(row.seq), entry=raw, leaf_hash=bytes(row.hash)))
+    if len(out) != max(0, end - start):
+        raise TreeError(f"entries `[{start}, {end})` are not all stored")
+    return out
+
+
+def iter_entries(
+    conn: Connection, start: int, end: int, *, batch: int = 2000
+) -> Iterator[StoredEntry]:
+    for first in range(start, end, batch):
+        yield from read_entries(conn, first, min(end, first + batch))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointRecord:
+    size: int
+    root_hash: bytes
+    origin: str
+    note: str = field(repr=False)
+    signed_at: datetime
+
+
+def _checkpoint(row: Any) -> CheckpointRecord:
+    return CheckpointRecord(
+        size=int(row.size),
+        root_hash=bytes(row.root_hash),
+        origin=row.origin,
+        note=row.note,
+        signed_at=row.signed_at,
+    )
+
+
+def latest_checkpoint(conn: Connection) -> CheckpointRecord | None:
+    row = conn.execute(
+        select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)
+    ).one_or_none()
+    return _checkpoint(row) if row is not None else None
+
+
+def insert_checkpoint(conn: Connection, record: CheckpointRecord) -> None:
+    conn.execute(
+        insert(audit_checkpoints).values(
+            size=record.size,
+            root_hash=record.root_hash,
+            origin=record.origin,
+            note=record.note,
+            signed_at=record.signed_at,
+        )
+    )
