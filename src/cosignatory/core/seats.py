@@ -35,6 +35,7 @@ class SeatMatcher:
         self._roles_of: dict[str, frozenset[str]] = {}
         self._filled = 0
         self._slots = sum(self.capacity.values())
+        self._role_set = frozenset(self.capacity)
 
     @classmethod
     def for_requirements(
@@ -66,7 +67,7 @@ class SeatMatcher:
         """Offer `person`'s approval; True when it increased the number of filled slots."""
         if person in self._roles_of:
             return False
-        useful = frozenset(r for r in roles if r in self.capacity)
+        useful = roles & self._role_set
         self._roles_of[person] = useful
         if not self.one_seat_per_person:
             grew = False
@@ -76,6 +77,14 @@ class SeatMatcher:
                     self._filled += 1
                     grew = True
             return grew
+        # Fast path: a free slot in one of the person's roles needs no augmenting path.
+        for role in sorted(useful) if len(useful) > 1 else useful:
+            seated = self._assigned[role]
+            if len(seated) < self.capacity[role]:
+                seated.append(person)
+                self._seat_of[person] = role
+                self._filled += 1
+                return True
         if self._augment(person, set()):
             self._filled += 1
             return True
@@ -83,7 +92,8 @@ class SeatMatcher:
 
     def _augment(self, person: str, visited: set[str]) -> bool:
         # Sorted for determinism: the same input always yields the same explanation.
-        for role in sorted(self._roles_of[person]):
+        roles = self._roles_of[person]
+        for role in sorted(roles) if len(roles) > 1 else roles:
             if role in visited:
                 continue
             visited.add(role)

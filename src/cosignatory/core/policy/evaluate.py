@@ -90,15 +90,9 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
     if problems:
         raise RefusedError("; ".join(problems), code=ErrorCode.INVALID_PARAMS)
 
-    candidates = policy.rules_for(order.action)
-    programs = [policy.conditions.get(rule.id) for rule in candidates]
+    scope = policy.condition_scope(order.action)
     ctx = None
-    if any(p is not None for p in programs):
-        names = {name for rule in candidates for name in policy.condition_variables(rule.id)}
-        keys: set[str] | None = set()
-        for rule in candidates:
-            used = policy.condition_params(rule.id)
-            keys = None if used is None or keys is None else keys | used
+    if scope.names:
         ctx = cel_context(
             condition_context(
                 action=order.action,
@@ -108,11 +102,11 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
                 justification=order.justification,
                 now=now,
             ),
-            names,
-            None if keys is None else frozenset(keys),
+            scope.names,
+            scope.param_keys,
         )
     matched: list[Rule] = []
-    for rule, program in zip(candidates, programs, strict=True):
+    for rule, program in zip(scope.rules, scope.programs, strict=True):
         if program is not None:
             try:
                 if not evaluate_condition(program, ctx):
@@ -137,10 +131,9 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
                 f"needs a proposer holding {need}",
                 code=ErrorCode.NOT_PROPOSER,
             )
-    veto_roles = frozenset(role for rule in matched for role in rule.veto)
-    return Proposal(
-        rules=tuple(matched), requirements=requirements_of(matched), veto_roles=veto_roles
-    )
+    rules = tuple(matched)
+    requirements, veto_roles = policy.combination(rules)
+    return Proposal(rules=rules, requirements=requirements, veto_roles=veto_roles)
 
 
 def _review_key(review: ReviewInput, now: datetime) -> tuple[datetime, str, int]:
@@ -176,16 +169,13 @@ def evaluate(
     def may_approve(person: str) -> bool:
         return person != proposer or settings.proposer_may_approve
 
-    vetoers = tuple(
-        sorted(
-            {
-                pid
-                for role in proposal.veto_roles
-                for pid in policy.holders(role)
-                if may_approve(pid)
-            }
+    if len(proposal.veto_roles) == 1:
+        (veto_role,) = proposal.veto_roles
+        vetoers = tuple(p for p in policy.holders_sorted(veto_role) if may_approve(p))
+    else:
+        vetoers = tuple(
+            sorted({p for r in proposal.veto_roles for p in policy.holders(r) if may_approve(p)})
         )
-    )
     matcher = SeatMatcher.for_requirements(
         requirements, one_seat_per_person=settings.one_seat_per_person
     )
@@ -200,7 +190,8 @@ def evaluate(
         approved_at = decided_at
         reasons.append("no seat to fill: the matched rules require no confirmation")
 
-    for review in sorted(reviews, key=lambda r: _review_key(r, now)):
+    ordered = reviews if len(reviews) < 2 else sorted(reviews, key=lambda r: _review_key(r, now))
+    for review in ordered:
         who, at = review.reviewer, review.at or now
 
         def ignore(note: str, review: ReviewInput = review) -> None:
@@ -295,9 +286,9 @@ def evaluate(
     seat_states = []
     for req in requirements:
         eligible = tuple(
-            sorted(
-                pid for pid in policy.holders(req.role) if may_approve(pid) and pid not in reviewed
-            )
+            pid
+            for pid in policy.holders_sorted(req.role)
+            if pid not in reviewed and may_approve(pid)
         )
         seat_states.append(
             SeatState(

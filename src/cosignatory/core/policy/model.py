@@ -13,6 +13,7 @@ from cosignatory.core.policy.conditions import param_keys
 __all__ = [
     "ALL_ACTIONS",
     "Action",
+    "ConditionScope",
     "ParamSpec",
     "ParamType",
     "Person",
@@ -94,6 +95,16 @@ class Rule:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionScope:
+    """What evaluating an action's conditions needs, computed once per policy load."""
+
+    rules: tuple[Rule, ...]  # rules whose applies_to names the action, in policy order
+    programs: tuple[Any, ...]  # their compiled conditions (None: no `when`)
+    names: frozenset[str]  # CEL variables any of them reads (empty: no condition at all)
+    param_keys: frozenset[str] | None  # param keys they read; None: the whole map
+
+
+@dataclass(frozen=True, kw_only=True)
 class Policy:
     name: str
     settings: Settings
@@ -111,6 +122,16 @@ class Policy:
     _condition_vars: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     _condition_params: Mapping[str, frozenset[str] | None] = field(
         init=False, repr=False, compare=False
+    )
+    # Memo of `holders_sorted`: a pure function of this immutable policy, filled lazily.
+    _sorted_holders: dict[str, tuple[str, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _scopes: dict[str, ConditionScope] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _combinations: dict[tuple[str, ...], tuple[tuple[Requirement, ...], frozenset[str]]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
     )
 
     def __post_init__(self) -> None:
@@ -135,6 +156,22 @@ class Policy:
             {r.id: param_keys(r.when) for r in self.rules if r.when is not None},
         )
 
+    def condition_scope(self, action: str) -> ConditionScope:
+        scope = self._scopes.get(action)
+        if scope is None:
+            rules = self.rules_for(action)
+            keys: frozenset[str] | None = frozenset()
+            for rule in rules:
+                used = self.condition_params(rule.id)
+                keys = None if used is None or keys is None else keys | used
+            scope = self._scopes[action] = ConditionScope(
+                rules=rules,
+                programs=tuple(self.conditions.get(r.id) for r in rules),
+                names=frozenset(n for r in rules for n in self.condition_variables(r.id)),
+                param_keys=keys,
+            )
+        return scope
+
     def condition_variables(self, rule_id: str) -> frozenset[str]:
         """CEL variables the rule's condition references (empty without a condition)."""
         return self._condition_vars.get(rule_id, frozenset())
@@ -142,6 +179,33 @@ class Policy:
     def condition_params(self, rule_id: str) -> frozenset[str] | None:
         """Param keys the rule's condition reads; None when it may read the whole map."""
         return self._condition_params.get(rule_id, frozenset())
+
+    def combination(
+        self, rules: tuple[Rule, ...]
+    ) -> tuple[tuple[Requirement, ...], frozenset[str]]:
+        """(requirements, veto roles) of a set of matched rules (semantics 3 and 6), memoized.
+
+        Requirements: per role, the largest count any rule asks for (two rules asking for
+        one political officer need one, not two).
+        """
+        key = tuple(r.id for r in rules)
+        cached = self._combinations.get(key)
+        if cached is None:
+            counts: dict[str, int] = {}
+            for rule in rules:
+                for req in rule.require:
+                    counts[req.role] = max(counts.get(req.role, 0), req.count)
+            requirements = tuple(Requirement(role=role, count=n) for role, n in counts.items())
+            veto = frozenset(role for rule in rules for role in rule.veto)
+            cached = self._combinations[key] = (requirements, veto)
+        return cached
+
+    def holders_sorted(self, role: str) -> tuple[str, ...]:
+        """`holders(role)` in id order (explanations list people sorted)."""
+        cached = self._sorted_holders.get(role)
+        if cached is None:
+            cached = self._sorted_holders[role] = tuple(sorted(self.holders(role)))
+        return cached
 
     def holders(self, role: str) -> frozenset[str]:
         """People who hold `role` in this version's roster."""
