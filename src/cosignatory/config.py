@@ -6,11 +6,16 @@ COSIGNATORY_OPERATOR       who local admin commands act as by default
                            (default `$USER`, else `admin`)
 COSIGNATORY_URL            the server the remote CLI talks to (default http://127.0.0.1:8000)
 COSIGNATORY_TOKEN          the bearer token of the remote CLI (who you are)
-COSIGNATORY_AUDIT_*        the audit log's key and checkpoint schedule (see the last block)
+COSIGNATORY_AUDIT_*        the audit log's key and checkpoint schedule (see the audit block)
+COSIGNATORY_WEB_SECRET     signs web sessions; hex or base64url, at least 32 bytes. Unset, a
+                           random key per process: sessions end on restart and are not
+                           shared between servers (set the same secret on every node).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ __all__ = [
     "load_audit_settings",
     "load_remote_settings",
     "load_settings",
+    "load_web_secret",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///cosignatory.db"
@@ -97,3 +103,26 @@ def load_audit_settings(environ: Mapping[str, str] | None = None) -> AuditSettin
         key=(env.get("COSIGNATORY_AUDIT_KEY") or "").strip() or None,
         checkpoint_interval=interval,
     )
+
+
+def load_web_secret(environ: Mapping[str, str] | None = None) -> bytes | None:
+    """COSIGNATORY_WEB_SECRET as bytes (hex or unpadded base64url), or None when unset."""
+    raw = (_env(environ).get("COSIGNATORY_WEB_SECRET") or "").strip()
+    if not raw:
+        return None
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        try:
+            key = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        except (ValueError, binascii.Error) as e:
+            raise InputError(
+                "COSIGNATORY_WEB_SECRET is neither hex nor base64url; make one with "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`"
+            ) from e
+    if len(key) < 32:
+        raise InputError(
+            f"COSIGNATORY_WEB_SECRET decodes to {len(key)} bytes; it needs at least 32 "
+            "(e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    return key

@@ -91,8 +91,15 @@ def serve(
     service = _service(db)
     if policy:
         _err().print(publish_if_changed(service, policy, by=load_settings().operator), markup=False)
+    from cosignatory.config import load_web_secret  # noqa: PLC0415
+    from cosignatory.web.settings import WebSettings  # noqa: PLC0415
+
+    secret = load_web_secret()
+    web_settings = WebSettings(secret_key=secret) if secret else WebSettings()
     web_app = create_app(
-        service, ApiSettings(sweep_interval=sweep_interval), routers=[create_web_router()]
+        service,
+        ApiSettings(sweep_interval=sweep_interval),
+        routers=[create_web_router(web_settings)],
     )
     sock = bind(host, port)
     _err().print(
