@@ -74,3 +74,18 @@ def test_tokens_expire(service: Service, clock: Clock) -> None:
         lambda: service.create_token(person="pak", by="admin", expires_in=timedelta(0)),
     )
     refused(ErrorCode.INVALID_INPUT, lambda: service.create_token(person="Pak!", by="admin"))
+
+
+def test_get_order_as_checks_the_token_then_reads_the_order(service: Service) -> None:
+    from tests.contract.support import launch, setup_squad
+
+    setup_squad(service)
+    order = launch(service)
+    info, secret = service.create_token(person="cmd", by="admin")
+    principal, view = service.get_order_as(secret, order.id)
+    assert (principal.person, principal.token_id) == ("cmd", info.id)
+    assert view == service.get_order(order.id)
+    refused(ErrorCode.NOT_FOUND, lambda: service.get_order_as(secret, "ord_nope"))
+    refused(ErrorCode.UNAUTHENTICATED, lambda: service.get_order_as("garbage", order.id))
+    service.revoke_token(token_id=info.id, by="admin")
+    refused(ErrorCode.UNAUTHENTICATED, lambda: service.get_order_as(secret, order.id))

@@ -70,6 +70,11 @@ def _decode_cursor(cursor: str) -> str:
     return value
 
 
+def _check_secret(secret: str) -> None:
+    if not isinstance(secret, str) or not secret or len(secret) > 200:
+        raise DomainError("missing or malformed token", code=ErrorCode.UNAUTHENTICATED)
+
+
 class Service:
     """The system of record for orders, reviews, policy versions and tokens."""
 
@@ -277,6 +282,17 @@ class Service:
             lambda conn, now: order_cases.load_view(conn, order_id, self._policies, now)
         )
 
+    def get_order_as(self, secret: str, order_id: str) -> tuple[Principal, OrderView]:
+        """`authenticate(secret)` then `get_order(order_id)`, in one read transaction: the
+        token is checked first, in the same snapshot (a revoked token is refused as ever)."""
+        _check_secret(secret)
+
+        def fn(conn: Connection, now: datetime) -> tuple[Principal, OrderView]:
+            principal = token_cases.authenticate(conn, secret=secret, now=now)
+            return principal, order_cases.load_view(conn, order_id, self._policies, now)
+
+        return self._read(fn)
+
     def list_orders(
         self,
         *,
@@ -402,8 +418,7 @@ class Service:
         return token_info(record), secret
 
     def authenticate(self, secret: str) -> Principal:
-        if not isinstance(secret, str) or not secret or len(secret) > 200:
-            raise DomainError("missing or malformed token", code=ErrorCode.UNAUTHENTICATED)
+        _check_secret(secret)
         return self._read(lambda conn, now: token_cases.authenticate(conn, secret=secret, now=now))
 
     def list_tokens(self) -> list[TokenInfo]:

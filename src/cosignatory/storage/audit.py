@@ -8,8 +8,9 @@
 
 `append_audit_entry` is called by `events.append_event` right after it wrote the event,
 under the event log head's lock, so audit appends are serialized exactly like events and
-`audit_head.size` always equals the next `seq`. It costs one read of the head, one digest
-read for order events, and three writes, whatever the size of the log.
+`audit_head.size` always equals the next `seq`. It costs one read (the head and, for an
+order event, the order's digest) and three writes (one statement on PostgreSQL), whatever
+the size of the log, all on the driver's cursor (`storage.driver`).
 
 An entry's bytes are never stored: `entry_bytes` rebuilds them from the event row and
 `audit_entries.order_digest`; the stored leaf hash is what the tree was built from, so
@@ -35,15 +36,14 @@ from sqlalchemy import (
     bindparam,
     insert,
     select,
-    text,
-    update,
 )
 from sqlalchemy.engine import Connection
 
 from cosignatory.core.audit import Frontier, TreeError, append_entry, subtree_addresses
 from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
 from cosignatory.core.events import EventKind
-from cosignatory.storage.tables import DIGEST, SEQ, events, metadata, orders
+from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.tables import DIGEST, SEQ, events, metadata
 from cosignatory.storage.types import UTCDateTime
 
 __all__ = [
@@ -107,38 +107,35 @@ audit_checkpoints = Table(
 
 _READ_HEAD = select(audit_head.c.size, audit_head.c.frontier).where(audit_head.c.id == 1)
 _LOCK_HEAD = _READ_HEAD.with_for_update()
-# The head and, for an order event, the order's digest now: one round trip.
-_READ_FOR_APPEND = select(
-    audit_head.c.size,
-    audit_head.c.frontier,
-    select(orders.c.digest)
-    .where(orders.c.id == bindparam("b_order"))
-    .scalar_subquery()
-    .label("order_digest"),
-).where(audit_head.c.id == 1)
-_INSERT_ENTRY = insert(audit_entries)
-_INSERT_NODES = insert(audit_nodes)
 _READ_NODES = select(audit_nodes.c.id, audit_nodes.c.hash).where(
     audit_nodes.c.id.in_(bindparam("b_ids", expanding=True))
 )
 _LEVEL_STRIDE = 1 << 56
-_UPDATE_HEAD = (
-    update(audit_head)
-    .where(audit_head.c.id == 1)
-    .values(size=bindparam("b_size"), frontier=bindparam("b_frontier"))
-)
+# The statements of an append run on the driver's cursor (`DriverCursor`): every write
+# transaction appends. First the head and, for an order event, the order's digest now.
+_READ_FOR_APPEND = {
+    "sqlite": (
+        "SELECT size, frontier, (SELECT digest FROM orders WHERE id = :order) "
+        "FROM audit_head WHERE id = 1"
+    ),
+    "postgresql": (
+        "SELECT size, frontier, (SELECT digest FROM orders WHERE id = %(order)s) "
+        "FROM audit_head WHERE id = 1"
+    ),
+}
 # PostgreSQL: every write of an append in one statement (one round trip).
-_PG_WRITE = text(
-    """
+_PG_WRITE = """
     WITH entry AS (
-        INSERT INTO audit_entries (seq, order_digest) VALUES (:seq, :order_digest)
+        INSERT INTO audit_entries (seq, order_digest) VALUES (%(seq)s, %(order_digest)s)
     ), nodes AS (
         INSERT INTO audit_nodes (id, hash)
-        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:hashes AS bytea[]))
+        SELECT * FROM unnest(CAST(%(ids)s AS bigint[]), CAST(%(hashes)s AS bytea[]))
     )
-    UPDATE audit_head SET size = :size, frontier = :frontier WHERE id = 1
-    """
-)
+    UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s WHERE id = 1
+"""
+_SQLITE_INSERT_ENTRY = "INSERT INTO audit_entries (seq, order_digest) VALUES (:seq, :order_digest)"
+_SQLITE_INSERT_NODE = "INSERT INTO audit_nodes (id, hash) VALUES (:id, :hash)"
+_SQLITE_UPDATE_HEAD = "UPDATE audit_head SET size = :size, frontier = :frontier WHERE id = 1"
 
 
 def read_head(conn: Connection) -> Frontier:
@@ -165,43 +162,49 @@ def append_audit_entry(
 ) -> None:
     """Append the entry of the event just written at `seq` to the tree (same transaction)."""
     is_order = is_order_event(kind)
-    row = conn.execute(_READ_FOR_APPEND, {"b_order": subject if is_order else ""}).one()
-    frontier = Frontier.from_bytes(size=int(row.size), data=bytes(row.frontier))
-    if frontier.size != seq:
-        raise RuntimeError(f"audit log holds {frontier.size} entries but event {seq} was written")
-    order_digest = row.order_digest if is_order else None
-    if is_order and order_digest is None:
-        raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
-    entry = event_entry_bytes(
-        seq=seq,
-        at=at,
-        kind=kind,
-        actor=actor,
-        subject=subject,
-        payload_json=payload,
-        order_digest=order_digest,
-    )
-    result = append_entry(frontier, entry)
-    ids = [node_id(n.level, n.index) for n in result.nodes]
-    size, data = result.frontier.size, result.frontier.to_bytes()
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            _PG_WRITE,
-            {
-                "seq": seq,
-                "order_digest": order_digest,
-                "ids": ids,
-                "hashes": [n.hash for n in result.nodes],
-                "size": size,
-                "frontier": data,
-            },
+    postgres = conn.dialect.name == "postgresql"
+    with DriverCursor(conn) as cursor:
+        size, data, digest = cursor.one(
+            _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
         )
-        return
-    conn.execute(_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
-    conn.execute(
-        _INSERT_NODES, [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)]
-    )
-    conn.execute(_UPDATE_HEAD, {"b_size": size, "b_frontier": data})
+        frontier = Frontier.from_bytes(size=int(size), data=bytes(data))
+        if frontier.size != seq:
+            raise RuntimeError(
+                f"audit log holds {frontier.size} entries but event {seq} was written"
+            )
+        order_digest = digest if is_order else None
+        if is_order and order_digest is None:
+            raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
+        entry = event_entry_bytes(
+            seq=seq,
+            at=at,
+            kind=kind,
+            actor=actor,
+            subject=subject,
+            payload_json=payload,
+            order_digest=order_digest,
+        )
+        result = append_entry(frontier, entry)
+        ids = [node_id(n.level, n.index) for n in result.nodes]
+        head = {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
+        if postgres:
+            cursor.execute(
+                _PG_WRITE,
+                {
+                    "seq": seq,
+                    "order_digest": order_digest,
+                    "ids": ids,
+                    "hashes": [n.hash for n in result.nodes],
+                    **head,
+                },
+            )
+            return
+        cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+        cursor.executemany(
+            _SQLITE_INSERT_NODE,
+            [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
+        )
+        cursor.execute(_SQLITE_UPDATE_HEAD, head)
 
 
 # --- reading ----------------------------------------------------------------------------

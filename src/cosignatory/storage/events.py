@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.events import EventKind
 from cosignatory.storage.audit import append_audit_entry
+from cosignatory.storage.driver import DriverCursor
 from cosignatory.storage.tables import event_log_head, events
-from cosignatory.storage.types import UTCDateTime
+from cosignatory.storage.types import sqlite_timestamp
 
 __all__ = [
     "EventRecord",
@@ -42,26 +43,23 @@ class EventRecord:
     payload: str  # RFC 8785 canonical JSON text, exactly as stored
 
 
-_PG_APPEND = text(
-    """
+# Both run on the driver's cursor (`DriverCursor`): every write transaction appends.
+_PG_APPEND = """
     WITH head AS (
         UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
         RETURNING next_seq - 1 AS seq
     )
     INSERT INTO events (seq, kind, actor, subject, at, payload)
-    SELECT head.seq, :kind, :actor, :subject, :at, :payload FROM head
+    SELECT head.seq, %(kind)s, %(actor)s, %(subject)s, %(at)s, %(payload)s FROM head
     RETURNING seq
-    """
-).bindparams(bindparam("at", type_=UTCDateTime()))
-
-
-_BUMP_HEAD = (
-    update(event_log_head)
-    .where(event_log_head.c.id == 1)
-    .values(next_seq=event_log_head.c.next_seq + 1)
-    .returning(event_log_head.c.next_seq - 1)
+"""
+_SQLITE_BUMP_HEAD = (
+    "UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1"
 )
-_INSERT_EVENT = insert(events)
+_SQLITE_INSERT_EVENT = (
+    "INSERT INTO events (seq, kind, actor, subject, at, payload) "
+    "VALUES (:seq, :kind, :actor, :subject, :at, :payload)"
+)
 
 
 def append_event(
@@ -74,24 +72,28 @@ def append_event(
     at: datetime,
 ) -> int:
     """Write one event in the caller's transaction; returns its gapless `seq`."""
+    if at.tzinfo is None:
+        raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
     payload_json = canonical_text(dict(payload))
-    values = {
+    values: dict[str, Any] = {
         "kind": kind.value,
         "actor": actor,
         "subject": subject,
-        "at": at,
         "payload": payload_json,
     }
-    if conn.dialect.name == "postgresql":
-        seq = conn.execute(_PG_APPEND, values).scalar_one()  # one round trip
-    else:
-        seq = conn.execute(_BUMP_HEAD).scalar_one()
-        conn.execute(_INSERT_EVENT, {"seq": seq, **values})
+    with DriverCursor(conn) as cursor:
+        if conn.dialect.name == "postgresql":
+            values["at"] = at
+            seq = int(cursor.one(_PG_APPEND, values)[0])  # one round trip
+        else:
+            values["at"] = sqlite_timestamp(at)
+            seq = int(cursor.one(_SQLITE_BUMP_HEAD, {})[0])
+            cursor.execute(_SQLITE_INSERT_EVENT, {"seq": seq, **values})
     # The audit log's Merkle tree grows in this transaction, under the same head lock.
     append_audit_entry(
-        conn, seq=int(seq), kind=kind, actor=actor, subject=subject, at=at, payload=payload_json
+        conn, seq=seq, kind=kind, actor=actor, subject=subject, at=at, payload=payload_json
     )
-    return int(seq)
+    return seq
 
 
 def _record(row: Any) -> EventRecord:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from cosignatory.storage.tables import tokens
@@ -36,8 +36,13 @@ def insert_token(conn: Connection, record: TokenRecord) -> None:
     conn.execute(insert(tokens).values(**record.__dict__))
 
 
+# Built once: every authenticated request runs it, and a statement built per call costs
+# more to construct and to cache-key than the primary-key lookup itself.
+_GET_TOKEN = select(tokens).where(tokens.c.id == bindparam("b_id"))
+
+
 def get_token(conn: Connection, token_id: str) -> TokenRecord | None:
-    row = conn.execute(select(tokens).where(tokens.c.id == token_id)).one_or_none()
+    row = conn.execute(_GET_TOKEN, {"b_id": token_id}).one_or_none()
     return _record(row) if row is not None else None
 
 

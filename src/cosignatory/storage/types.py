@@ -26,7 +26,10 @@ def _sqlite_result(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
 
 
-__all__ = ["UTCDateTime"]
+__all__ = ["UTCDateTime", "sqlite_timestamp"]
+
+# What `UTCDateTime` binds on SQLite, for statements run on the driver's cursor.
+sqlite_timestamp = _sqlite_bind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
