@@ -123,15 +123,7 @@ class OrderView:
             "policy_digest": self.policy_digest,
             "digest": self.digest,
             "matched_rules": list(self.matched_rules),
-            "seats": [
-                {
-                    "role": s.role,
-                    "count": s.count,
-                    "filled_by": list(s.filled_by),
-                    "eligible": list(s.eligible),
-                }
-                for s in self.seats
-            ],
+            "seats": [s.to_json() for s in self.seats],
             "missing": [{"role": m.role, "count": m.count} for m in self.missing],
             "vetoers": list(self.vetoers),
             "reviews": [r.to_json() for r in self.reviews],

@@ -77,6 +77,15 @@ class SeatState:
     def missing(self) -> int:
         return max(0, self.count - len(self.filled_by))
 
+    def to_json(self) -> dict[str, Any]:
+        """One seat as every JSON contract shows it (`policy evaluate`, the Order JSON)."""
+        return {
+            "role": self.role,
+            "count": self.count,
+            "filled_by": list(self.filled_by),
+            "eligible": list(self.eligible),
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class CountedReview:
@@ -120,15 +129,7 @@ class Decision:
         out: dict[str, Any] = {
             "status": self.status.value,
             "matched_rules": list(self.matched_rules),
-            "seats": [
-                {
-                    "role": s.role,
-                    "count": s.count,
-                    "filled_by": list(s.filled_by),
-                    "eligible": list(s.eligible),
-                }
-                for s in self.seats
-            ],
+            "seats": [s.to_json() for s in self.seats],
             "missing": [{"role": m.role, "count": m.count} for m in self.missing],
             "vetoers": list(self.vetoers),
             "reasons": list(self.reasons),
