@@ -11,31 +11,48 @@ so the moment the last slot fills is also known.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from cosignatory.core.policy.model import Requirement
 
 __all__ = ["SeatMatcher", "fill_seats", "max_filled"]
 
 
-@dataclass
 class SeatMatcher:
     """Incremental maximum matching of people to role slots.
 
     `one_seat_per_person=False` lets one approval count once for *each* role the person
     holds (still at most one slot per role: a seat of count 2 needs two people).
+    A mutable working object, built per decision: a plain class with slots, because
+    building it is on the engine's hot path. `capacity` is only read, so callers may
+    pass a shared mapping.
     """
 
-    capacity: dict[str, int]
-    one_seat_per_person: bool = True
+    __slots__ = (
+        "_assigned",
+        "_filled",
+        "_role_set",
+        "_roles_of",
+        "_seat_of",
+        "_slots",
+        "capacity",
+        "one_seat_per_person",
+    )
 
-    def __post_init__(self) -> None:
-        self._assigned: dict[str, list[str]] = {role: [] for role in self.capacity}
+    def __init__(
+        self,
+        capacity: Mapping[str, int],
+        one_seat_per_person: bool = True,
+        *,
+        roles: frozenset[str] | None = None,  # frozenset(capacity), when the caller has it
+    ) -> None:
+        self.capacity = capacity
+        self.one_seat_per_person = one_seat_per_person
+        self._assigned: dict[str, list[str]] = {role: [] for role in capacity}
         self._seat_of: dict[str, str] = {}
         self._roles_of: dict[str, frozenset[str]] = {}
         self._filled = 0
-        self._slots = sum(self.capacity.values())
-        self._role_set = frozenset(self.capacity)
+        self._slots = sum(capacity.values())
+        self._role_set = frozenset(capacity) if roles is None else roles
 
     @classmethod
     def for_requirements(
@@ -62,6 +79,12 @@ class SeatMatcher:
             seat = self._seat_of.get(person)
             return (seat,) if seat else ()
         return tuple(r for r, people in self._assigned.items() if person in people)
+
+    def first_seat(self, person: str) -> str | None:
+        """The (first) role `person` fills, or None."""
+        if self.one_seat_per_person:
+            return self._seat_of.get(person)
+        return next((r for r, people in self._assigned.items() if person in people), None)
 
     def add(self, person: str, roles: frozenset[str]) -> bool:
         """Offer `person`'s approval; True when it increased the number of filled slots."""

@@ -21,9 +21,12 @@ __all__ = [
     "ConditionEvalError",
     "ConditionSyntaxError",
     "cel_context",
+    "combine_conditions",
     "compile_condition",
     "condition_context",
+    "condition_failure",
     "evaluate_condition",
+    "not_boolean",
     "param_keys",
 ]
 
@@ -112,6 +115,23 @@ def compile_condition(expression: str) -> Any:
     return program
 
 
+def combine_conditions(expressions: Sequence[str]) -> Any | None:
+    """One program evaluating every (already validated) expression, as a list of results.
+
+    Each expression sits in its own parentheses and on its own lines, so a trailing
+    `// comment` in one cannot swallow the next. The caller checks that each result
+    is a boolean and, on any error, runs the conditions one by one to name the rule
+    that failed. None when there is nothing to combine or it does not compile.
+    """
+    if not expressions:
+        return None
+    source = "[\n" + ",\n".join(f"(\n{e}\n)" for e in expressions) + "\n]"
+    try:
+        return cel.compile(source)
+    except Exception:  # foreign library; the per-rule programs remain the reference
+        return None
+
+
 def condition_context(
     *,
     action: str,
@@ -152,22 +172,30 @@ def cel_context(
     return ctx
 
 
-def evaluate_condition(program: Any, context: Mapping[str, Any] | Any) -> bool:
+def condition_failure(error: Exception) -> ConditionEvalError:
+    """Our typed error for any exception a compiled condition raised on an order."""
+    if isinstance(error, KeyError):
+        key = error.args[0] if error.args else error
+        return ConditionEvalError(f"no such key `{key}`; declare the param or guard with has()")
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return ConditionEvalError(first[:300])
+
+
+def not_boolean(result: object) -> ConditionEvalError:
+    return ConditionEvalError(
+        f"condition returned `{result!r}` ({type(result).__name__}), not a boolean"
+    )
+
+
+def evaluate_condition(program: Any, context: dict[str, Any] | Any) -> bool:
     """Run a compiled condition; anything but a boolean result is an error.
 
-    `context` is a mapping of variables or a context made by `cel_context`.
+    `context` is a dict of variables or a context made by `cel_context`.
     """
     try:
-        result = program.execute(context if isinstance(context, cel.Context) else dict(context))
-    except KeyError as e:
-        raise ConditionEvalError(
-            f"no such key `{e.args[0] if e.args else e}`; declare the param or guard with has()"
-        ) from e
+        result = program.execute(context)
     except Exception as e:  # foreign library: wrap every failure, fail closed upstream
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ConditionEvalError(first[:300]) from e
-    if not isinstance(result, bool):
-        raise ConditionEvalError(
-            f"condition returned `{result!r}` ({type(result).__name__}), not a boolean"
-        )
-    return result
+        raise condition_failure(e) from e
+    if result is True or result is False:
+        return result
+    raise not_boolean(result)

@@ -21,15 +21,15 @@ never raised: the same input always gives the same decision, in any review order
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cosignatory.core.errors import ErrorCode, RefusedError
 from cosignatory.core.policy.conditions import (
     ConditionEvalError,
     cel_context,
-    condition_context,
-    evaluate_condition,
+    condition_failure,
+    not_boolean,
 )
 from cosignatory.core.policy.decision import (
     CountedReview,
@@ -41,24 +41,14 @@ from cosignatory.core.policy.decision import (
     ReviewInput,
     SeatState,
 )
-from cosignatory.core.policy.model import Policy, Requirement, Rule
+from cosignatory.core.policy.model import Person, Policy, Proposal, Requirement, Rule
 from cosignatory.core.policy.params import check_params
 from cosignatory.core.seats import SeatMatcher, max_filled
 
 __all__ = ["Proposal", "check_proposal", "evaluate", "requirements_of"]
 
-
-@dataclass(frozen=True, kw_only=True)
-class Proposal:
-    """A proposal that passed semantics 1–3: what it needs before it may run."""
-
-    rules: tuple[Rule, ...]
-    requirements: tuple[Requirement, ...]
-    veto_roles: frozenset[str]
-
-    @property
-    def rule_ids(self) -> tuple[str, ...]:
-        return tuple(r.id for r in self.rules)
+_DENY = ReviewDecision.DENY
+_APPROVE = ReviewDecision.APPROVE
 
 
 def requirements_of(rules: Iterable[Rule]) -> tuple[Requirement, ...]:
@@ -68,6 +58,61 @@ def requirements_of(rules: Iterable[Rule]) -> tuple[Requirement, ...]:
         for req in rule.require:
             counts[req.role] = max(counts.get(req.role, 0), req.count)
     return tuple(Requirement(role=role, count=n) for role, n in counts.items())
+
+
+def _condition_refused(rule: Rule, error: ConditionEvalError) -> RefusedError:
+    return RefusedError(
+        f"rule `{rule.id}`: condition `{rule.when}` failed: {error.message}; "
+        "the order is refused rather than judged without this rule",
+        code=ErrorCode.CONDITION_ERROR,
+    )
+
+
+def _matched_rules(
+    policy: Policy, order: OrderInput, proposer: Person, now: datetime
+) -> list[Rule]:
+    """Semantics 1: the rules for the action whose condition holds (fail closed on errors)."""
+    scope = policy.condition_scope(order.action)
+    # Only the variables (and param keys) the conditions read: converting values into
+    # CEL is the expensive part of evaluating them.
+    names, keys = scope.names, scope.param_keys
+    variables: dict[str, Any] = {}
+    if "params" in names:
+        params = order.params
+        variables["params"] = (
+            dict(params) if keys is None else {k: v for k, v in params.items() if k in keys}
+        )
+    if "justification" in names:
+        variables["justification"] = order.justification
+    if "action" in names:
+        variables["action"] = order.action
+    if "proposer" in names:
+        variables["proposer"] = {"id": proposer.id, "roles": sorted(proposer.roles)}
+    if "now" in names:
+        variables["now"] = now
+    results: list[Any] | None = None
+    if scope.combined is not None:
+        try:
+            results = scope.combined.execute(variables)
+        except Exception:
+            results = None  # some rule failed: the loop below finds which, in order
+    if results is not None and all(r is True or r is False for r in results):
+        verdicts = iter(results)
+        return [r for r, program in scope.checks if program is None or next(verdicts)]
+    ctx = cel_context(variables)
+    matched: list[Rule] = []
+    for rule, program in scope.checks:
+        if program is not None:
+            try:
+                result = program.execute(ctx)
+            except Exception as e:  # foreign library: wrap every failure, fail closed
+                raise _condition_refused(rule, condition_failure(e)) from e
+            if result is not True:
+                if result is False:
+                    continue
+                raise _condition_refused(rule, not_boolean(result))
+        matched.append(rule)
+    return matched
 
 
 def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal:
@@ -86,38 +131,12 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
             "and may not propose",
             code=ErrorCode.NOT_PROPOSER,
         )
+    if now.tzinfo is None:
+        raise RuntimeError("check_proposal() needs a timezone-aware `now`")
     problems = check_params(action, order.params)
     if problems:
         raise RefusedError("; ".join(problems), code=ErrorCode.INVALID_PARAMS)
-
-    scope = policy.condition_scope(order.action)
-    ctx = None
-    if scope.names:
-        ctx = cel_context(
-            condition_context(
-                action=order.action,
-                params=order.params,
-                proposer_id=proposer.id,
-                proposer_roles=sorted(proposer.roles),
-                justification=order.justification,
-                now=now,
-            ),
-            scope.names,
-            scope.param_keys,
-        )
-    matched: list[Rule] = []
-    for rule, program in zip(scope.rules, scope.programs, strict=True):
-        if program is not None:
-            try:
-                if not evaluate_condition(program, ctx):
-                    continue
-            except ConditionEvalError as e:
-                raise RefusedError(
-                    f"rule `{rule.id}`: condition `{rule.when}` failed: {e.message}; "
-                    "the order is refused rather than judged without this rule",
-                    code=ErrorCode.CONDITION_ERROR,
-                ) from e
-        matched.append(rule)
+    matched = _matched_rules(policy, order, proposer, now)
     if not matched:
         raise RefusedError(
             f"no rule of policy `{policy.name}` authorizes `{order.action}` with these params",
@@ -131,14 +150,7 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
                 f"needs a proposer holding {need}",
                 code=ErrorCode.NOT_PROPOSER,
             )
-    rules = tuple(matched)
-    requirements, veto_roles = policy.combination(rules)
-    return Proposal(rules=rules, requirements=requirements, veto_roles=veto_roles)
-
-
-def _review_key(review: ReviewInput, now: datetime) -> tuple[datetime, str, int]:
-    # Deny sorts before approve at the same instant: with duplicates, fail closed.
-    return (review.at or now, review.reviewer, 0 if review.decision is ReviewDecision.DENY else 1)
+    return policy.combination(tuple(matched))
 
 
 def evaluate(
@@ -161,24 +173,18 @@ def evaluate(
         )
 
     settings = policy.settings
+    people = policy.people
     proposer = order.proposer
+    # The proposer is never an eligible approver unless the policy says so (semantics 4).
+    barred = None if settings.proposer_may_approve else proposer
     expires_at = order.created_at + settings.ttl if order.created_at else None
     requirements = proposal.requirements
-    required_roles = frozenset(r.role for r in requirements)
-
-    def may_approve(person: str) -> bool:
-        return person != proposer or settings.proposer_may_approve
-
-    if len(proposal.veto_roles) == 1:
-        (veto_role,) = proposal.veto_roles
-        vetoers = tuple(p for p in policy.holders_sorted(veto_role) if may_approve(p))
-    else:
-        vetoers = tuple(
-            sorted({p for r in proposal.veto_roles for p in policy.holders(r) if may_approve(p)})
-        )
-    matcher = SeatMatcher.for_requirements(
-        requirements, one_seat_per_person=settings.one_seat_per_person
-    )
+    required_roles = proposal.required_roles
+    veto_roles = proposal.veto_roles
+    vetoers = proposal.veto_holders
+    if barred in vetoers:
+        vetoers = tuple([p for p in vetoers if p != barred])
+    matcher = SeatMatcher(proposal.capacity, settings.one_seat_per_person, roles=required_roles)
     reasons: list[str] = []
     counted: list[CountedReview] = []
     seen: set[str] = set()
@@ -190,90 +196,75 @@ def evaluate(
         approved_at = decided_at
         reasons.append("no seat to fill: the matched rules require no confirmation")
 
-    ordered = reviews if len(reviews) < 2 else sorted(reviews, key=lambda r: _review_key(r, now))
+    # Reviews in time order (a missing time counts as `now`); at the same instant a deny
+    # sorts before an approval, so that with duplicates the engine fails closed.
+    ordered = (
+        reviews
+        if len(reviews) < 2
+        else sorted(reviews, key=lambda r: (r.at or now, r.reviewer, r.decision is not _DENY))
+    )
     for review in ordered:
-        who, at = review.reviewer, review.at or now
-
-        def ignore(note: str, review: ReviewInput = review) -> None:
-            counted.append(
-                CountedReview(
-                    reviewer=review.reviewer,
-                    decision=review.decision,
-                    at=review.at,
-                    counted=False,
-                    note=note,
-                )
-            )
-            reasons.append(f"{review.decision.value} by `{review.reviewer}` ignored: {note}")
-
-        person = policy.people.get(who)
+        who = review.reviewer
+        at = review.at or now
+        person = people.get(who)
+        note = ""
         if who in seen:
-            ignore("a person's first review is the one that counts")
-            continue
-        seen.add(who)
-        if person is None:
-            ignore(f"`{who}` is not in the roster of policy `{policy.name}`")
-            continue
-        if not may_approve(who):
-            ignore("the proposer may not review their own order")
-            continue
-        if expires_at is not None and at >= expires_at:
-            ignore("it arrived after the order expired")
-            continue
-        seat_roles = person.roles & required_roles
-        is_vetoer = bool(person.roles & proposal.veto_roles)
-        if not seat_roles and not (is_vetoer and review.decision is ReviewDecision.DENY):
-            ignore(
-                "they hold no role that could fill a seat of this order"
-                + (" (a vetoer can only deny)" if is_vetoer else "")
-            )
-            continue
-        if review.decision is ReviewDecision.DENY:
-            counted.append(
-                CountedReview(
-                    reviewer=who,
-                    decision=review.decision,
-                    at=review.at,
-                    counted=True,
-                    note="veto" if is_vetoer else "deny",
+            note = "a person's first review is the one that counts"
+        else:
+            seen.add(who)
+            if person is None:
+                note = f"`{who}` is not in the roster of policy `{policy.name}`"
+            elif who == barred:
+                note = "the proposer may not review their own order"
+            elif expires_at is not None and at >= expires_at:
+                note = "it arrived after the order expired"
+        if person is not None and not note:
+            seat_roles = person.roles & required_roles
+            is_vetoer = not veto_roles.isdisjoint(person.roles)
+            deny = review.decision is _DENY
+            if not seat_roles and not (is_vetoer and deny):
+                note = "they hold no role that could fill a seat of this order" + (
+                    " (a vetoer can only deny)" if is_vetoer else ""
                 )
-            )
-            if is_vetoer:
-                vetoed_by.append(who)
-                rejected_at = rejected_at or at
-                roles = ", ".join(sorted(person.roles & proposal.veto_roles))
-                reasons.append(f"vetoed by `{who}` ({roles}): a veto rejects the order")
+            elif deny:
+                counted.append(
+                    CountedReview.of(review, True, None, "veto" if is_vetoer else "deny")
+                )
+                if is_vetoer:
+                    vetoed_by.append(who)
+                    rejected_at = rejected_at or at
+                    roles = ", ".join(sorted(person.roles & veto_roles))
+                    reasons.append(f"vetoed by `{who}` ({roles}): a veto rejects the order")
+                else:
+                    denials.append((who, seat_roles))
+                continue
             else:
-                denials.append((who, seat_roles))
-            continue
-        grew = matcher.add(who, seat_roles)
-        seats = matcher.seat_of(who)
-        counted.append(
-            CountedReview(
-                reviewer=who,
-                decision=review.decision,
-                at=review.at,
-                counted=grew,
-                seat=seats[0] if seats else None,
-                note="" if grew else "not needed: its seats were full",
-            )
-        )
-        if not grew:
-            reasons.append(f"approval by `{who}` not needed: every seat they could fill is taken")
-        if grew and approved_at is None and matcher.is_full():
-            approved_at = at
+                grew = matcher.add(who, seat_roles)
+                seat = matcher.first_seat(who)
+                if grew:
+                    counted.append(CountedReview.of(review, True, seat))
+                    if approved_at is None and matcher.is_full():
+                        approved_at = at
+                else:
+                    counted.append(
+                        CountedReview.of(review, False, seat, "not needed: its seats were full")
+                    )
+                    reasons.append(
+                        f"approval by `{who}` not needed: every seat they could fill is taken"
+                    )
+                continue
+        counted.append(CountedReview.of(review, False, None, note))
+        reasons.append(f"{review.decision.value} by `{who}` ignored: {note}")
 
     # Denial thresholds, rule by rule: denies by people eligible for that rule's seats.
     threshold_hit: list[str] = []
-    for rule in proposal.rules:
-        if rule.reject_after_denials is None:
-            continue
-        rule_roles = frozenset(r.role for r in rule.require)
+    for rule, rule_roles in proposal.denial_rules:
+        limit = rule.reject_after_denials or 0
         deniers = [who for who, roles in denials if roles & rule_roles]
-        if len(deniers) >= rule.reject_after_denials:
+        if len(deniers) >= limit:
             threshold_hit.extend(d for d in deniers if d not in threshold_hit)
             reasons.append(
-                f"rule `{rule.id}` rejects after {rule.reject_after_denials} "
+                f"rule `{rule.id}` rejects after {limit} "
                 f"denial(s); denied by {', '.join(f'`{d}`' for d in deniers)}"
             )
             if rejected_at is None:
@@ -281,31 +272,25 @@ def evaluate(
                     (c.at or now for c in counted if c.reviewer in deniers), default=now
                 )
 
-    reviewed = {c.reviewer for c in counted}
     assignment = matcher.assignment()
-    seat_states = []
-    for req in requirements:
-        eligible = tuple(
-            pid
-            for pid in policy.holders_sorted(req.role)
-            if pid not in reviewed and may_approve(pid)
-        )
-        seat_states.append(
-            SeatState(
-                role=req.role, count=req.count, filled_by=assignment[req.role], eligible=eligible
-            )
-        )
+    states: list[SeatState] = []
+    for req, holders in zip(requirements, proposal.seat_holders, strict=True):
+        eligible = tuple([p for p in holders if p not in seen and p != barred])
+        states.append(SeatState.of(req.role, req.count, assignment[req.role], eligible))
+    seat_states = tuple(states)
 
-    rejected_by = tuple(vetoed_by) + tuple(d for d in threshold_hit if d not in vetoed_by)
+    rejected_by: tuple[str, ...] = ()
+    if vetoed_by or threshold_hit:
+        rejected_by = tuple(vetoed_by) + tuple(d for d in threshold_hit if d not in vetoed_by)
     if rejected_by:
         status = DecisionStatus.REJECTED
         approved_at = None
     elif matcher.is_full():
         status = DecisionStatus.APPROVED
-        filled = "; ".join(
-            f"{s.role} by {', '.join(f'`{p}`' for p in s.filled_by)}" for s in seat_states
-        )
-        if filled:
+        if seat_states:
+            filled = "; ".join(
+                [f"{s.role} by {', '.join([f'`{p}`' for p in s.filled_by])}" for s in seat_states]
+            )
             reasons.append(f"approved: every seat is filled ({filled})")
     elif expires_at is not None and now >= expires_at:
         status = DecisionStatus.EXPIRED
@@ -318,13 +303,13 @@ def evaluate(
                 reasons.append(f"waiting for {s.missing} more {s.role} (could be: {could})")
         # Could the people still able to act complete it? If not, say so plainly.
         pool = {
-            c.reviewer: policy.people[c.reviewer].roles & required_roles
+            c.reviewer: people[c.reviewer].roles & required_roles
             for c in counted
-            if c.counted and c.decision is ReviewDecision.APPROVE
+            if c.counted and c.decision is _APPROVE
         }
         for s in seat_states:
             for pid in s.eligible:
-                pool[pid] = policy.people[pid].roles & required_roles
+                pool[pid] = people[pid].roles & required_roles
         if (
             max_filled(requirements, pool, one_seat_per_person=settings.one_seat_per_person)
             < matcher.slots
@@ -333,11 +318,11 @@ def evaluate(
                 "can no longer be approved: too few eligible people remain to fill every seat"
             )
 
-    return Decision(
+    return Decision.of(
         status=status,
         matched_rules=proposal.rule_ids,
         requirements=requirements,
-        seats=tuple(seat_states),
+        seats=seat_states,
         vetoers=vetoers,
         reasons=tuple(reasons),
         reviews=tuple(counted),

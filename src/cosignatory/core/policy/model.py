@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
-from cosignatory.core.policy.conditions import param_keys
+from cosignatory.core.policy.conditions import combine_conditions, param_keys
 
 __all__ = [
     "ALL_ACTIONS",
@@ -18,6 +19,7 @@ __all__ = [
     "ParamType",
     "Person",
     "Policy",
+    "Proposal",
     "Requirement",
     "Rule",
     "Settings",
@@ -95,13 +97,39 @@ class Rule:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """What a set of matched rules asks of an order (semantics 3 and 6).
+
+    It depends only on the policy and on which rules matched, so `Policy.combination`
+    builds it once per combination and every order matching the same rules shares it;
+    the derived fields are the indexes the engine's hot path reads.
+    """
+
+    rules: tuple[Rule, ...]
+    rule_ids: tuple[str, ...]
+    requirements: tuple[Requirement, ...]  # per role, the largest count any rule asks
+    veto_roles: frozenset[str]
+    required_roles: frozenset[str]
+    capacity: Mapping[str, int]  # role -> seats of it (read-only: matchers share it)
+    seat_holders: tuple[tuple[str, ...], ...]  # per requirement: the role's holders, sorted
+    veto_holders: tuple[str, ...]  # holders of any veto role, sorted
+    # Rules with `reject_after_denials`, each with the roles of its own seats.
+    denial_rules: tuple[tuple[Rule, frozenset[str]], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConditionScope:
     """What evaluating an action's conditions needs, computed once per policy load."""
 
-    rules: tuple[Rule, ...]  # rules whose applies_to names the action, in policy order
-    programs: tuple[Any, ...]  # their compiled conditions (None: no `when`)
+    # Rules whose applies_to names the action, in policy order, each with its compiled
+    # condition (None: no `when`).
+    checks: tuple[tuple[Rule, Any], ...]
     names: frozenset[str]  # CEL variables any of them reads (empty: no condition at all)
     param_keys: frozenset[str] | None  # param keys they read; None: the whole map
+    # Every condition above as one CEL list, in order: one execution (one conversion of
+    # the order into CEL) per order instead of one per rule. None: no condition, or it
+    # did not compile (then each rule's program runs on its own).
+    combined: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +158,7 @@ class Policy:
     _scopes: dict[str, ConditionScope] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
-    _combinations: dict[tuple[str, ...], tuple[tuple[Requirement, ...], frozenset[str]]] = field(
+    _combinations: dict[tuple[str, ...], Proposal] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
@@ -165,10 +193,12 @@ class Policy:
                 used = self.condition_params(rule.id)
                 keys = None if used is None or keys is None else keys | used
             scope = self._scopes[action] = ConditionScope(
-                rules=rules,
-                programs=tuple(self.conditions.get(r.id) for r in rules),
+                checks=tuple((r, self.conditions.get(r.id)) for r in rules),
                 names=frozenset(n for r in rules for n in self.condition_variables(r.id)),
                 param_keys=keys,
+                combined=combine_conditions(
+                    [r.when for r in rules if r.when is not None and r.id in self.conditions]
+                ),
             )
         return scope
 
@@ -180,15 +210,13 @@ class Policy:
         """Param keys the rule's condition reads; None when it may read the whole map."""
         return self._condition_params.get(rule_id, frozenset())
 
-    def combination(
-        self, rules: tuple[Rule, ...]
-    ) -> tuple[tuple[Requirement, ...], frozenset[str]]:
-        """(requirements, veto roles) of a set of matched rules (semantics 3 and 6), memoized.
+    def combination(self, rules: tuple[Rule, ...]) -> Proposal:
+        """What the matched `rules` ask of an order (semantics 3 and 6), memoized.
 
         Requirements: per role, the largest count any rule asks for (two rules asking for
         one political officer need one, not two).
         """
-        key = tuple(r.id for r in rules)
+        key = tuple([r.id for r in rules])
         cached = self._combinations.get(key)
         if cached is None:
             counts: dict[str, int] = {}
@@ -197,7 +225,21 @@ class Policy:
                     counts[req.role] = max(counts.get(req.role, 0), req.count)
             requirements = tuple(Requirement(role=role, count=n) for role, n in counts.items())
             veto = frozenset(role for rule in rules for role in rule.veto)
-            cached = self._combinations[key] = (requirements, veto)
+            cached = self._combinations[key] = Proposal(
+                rules=rules,
+                rule_ids=key,
+                requirements=requirements,
+                veto_roles=veto,
+                required_roles=frozenset(counts),
+                capacity=MappingProxyType(counts),
+                seat_holders=tuple(self.holders_sorted(r.role) for r in requirements),
+                veto_holders=tuple(sorted({p for r in veto for p in self.holders(r)})),
+                denial_rules=tuple(
+                    (rule, frozenset(r.role for r in rule.require))
+                    for rule in rules
+                    if rule.reject_after_denials is not None
+                ),
+            )
         return cached
 
     def holders_sorted(self, role: str) -> tuple[str, ...]:
