@@ -88,8 +88,13 @@ class SeatMatcher:
 
     def add(self, person: str, roles: frozenset[str]) -> bool:
         """Offer `person`'s approval; True when it increased the number of filled slots."""
+        return self.place(person, roles) is not None
+
+    def place(self, person: str, roles: frozenset[str]) -> str | None:
+        """Offer `person`'s approval; the (first) seat it fills when it increased the
+        number of filled slots, else None (also for a person already offered)."""
         if person in self._roles_of:
-            return False
+            return None
         useful = roles & self._role_set
         self._roles_of[person] = useful
         if not self.one_seat_per_person:
@@ -99,7 +104,7 @@ class SeatMatcher:
                     self._assigned[role].append(person)
                     self._filled += 1
                     grew = True
-            return grew
+            return self.first_seat(person) if grew else None
         # Fast path: a free slot in one of the person's roles needs no augmenting path.
         for role in sorted(useful) if len(useful) > 1 else useful:
             seated = self._assigned[role]
@@ -107,11 +112,11 @@ class SeatMatcher:
                 seated.append(person)
                 self._seat_of[person] = role
                 self._filled += 1
-                return True
+                return role
         if self._augment(person, set()):
             self._filled += 1
-            return True
-        return False
+            return self._seat_of[person]
+        return None
 
     def _augment(self, person: str, visited: set[str]) -> bool:
         # Sorted for determinism: the same input always yields the same explanation.

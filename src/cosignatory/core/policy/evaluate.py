@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
 from cosignatory.core.errors import ErrorCode, RefusedError
@@ -47,6 +48,8 @@ from cosignatory.core.seats import SeatMatcher, max_filled
 
 __all__ = ["Proposal", "check_proposal", "evaluate", "requirements_of"]
 
+_ONLY_BOOL = frozenset({bool})
+_NO_ROLES: frozenset[str] = frozenset()
 _DENY = ReviewDecision.DENY
 _APPROVE = ReviewDecision.APPROVE
 
@@ -90,15 +93,15 @@ def _matched_rules(
         variables["proposer"] = {"id": proposer.id, "roles": sorted(proposer.roles)}
     if "now" in names:
         variables["now"] = now
-    results: list[Any] | None = None
     if scope.combined is not None:
         try:
             results = scope.combined.execute(variables)
         except Exception:
             results = None  # some rule failed: the loop below finds which, in order
-    if results is not None and all(r is True or r is False for r in results):
-        verdicts = iter(results)
-        return [r for r, program in scope.checks if program is None or next(verdicts)]
+        if results is not None and set(map(type, results)) <= _ONLY_BOOL:
+            return list(compress(scope.rules, results))
+    if all(program is None for _, program in scope.checks):
+        return list(scope.rules)
     ctx = cel_context(variables)
     matched: list[Rule] = []
     for rule, program in scope.checks:
@@ -219,8 +222,8 @@ def evaluate(
             elif expires_at is not None and at >= expires_at:
                 note = "it arrived after the order expired"
         if person is not None and not note:
-            seat_roles = person.roles & required_roles
-            is_vetoer = not veto_roles.isdisjoint(person.roles)
+            seat_roles = proposal.seat_roles.get(who, _NO_ROLES)
+            is_vetoer = who in proposal.veto_people
             deny = review.decision is _DENY
             if not seat_roles and not (is_vetoer and deny):
                 note = "they hold no role that could fill a seat of this order" + (
@@ -239,15 +242,14 @@ def evaluate(
                     denials.append((who, seat_roles))
                 continue
             else:
-                grew = matcher.add(who, seat_roles)
-                seat = matcher.first_seat(who)
-                if grew:
+                seat = matcher.place(who, seat_roles)
+                if seat is not None:
                     counted.append(CountedReview.of(review, True, seat))
                     if approved_at is None and matcher.is_full():
                         approved_at = at
                 else:
                     counted.append(
-                        CountedReview.of(review, False, seat, "not needed: its seats were full")
+                        CountedReview.of(review, False, None, "not needed: its seats were full")
                     )
                     reasons.append(
                         f"approval by `{who}` not needed: every seat they could fill is taken"

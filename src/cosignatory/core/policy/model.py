@@ -113,6 +113,10 @@ class Proposal:
     capacity: Mapping[str, int]  # role -> seats of it (read-only: matchers share it)
     seat_holders: tuple[tuple[str, ...], ...]  # per requirement: the role's holders, sorted
     veto_holders: tuple[str, ...]  # holders of any veto role, sorted
+    # Per holder of a required role: the required roles they hold (the seats they could
+    # fill); and who holds a veto role. Read once per review by the engine.
+    seat_roles: Mapping[str, frozenset[str]]
+    veto_people: frozenset[str]
     # Rules with `reject_after_denials`, each with the roles of its own seats.
     denial_rules: tuple[tuple[Rule, frozenset[str]], ...]
 
@@ -126,10 +130,15 @@ class ConditionScope:
     checks: tuple[tuple[Rule, Any], ...]
     names: frozenset[str]  # CEL variables any of them reads (empty: no condition at all)
     param_keys: frozenset[str] | None  # param keys they read; None: the whole map
-    # Every condition above as one CEL list, in order: one execution (one conversion of
-    # the order into CEL) per order instead of one per rule. None: no condition, or it
-    # did not compile (then each rule's program runs on its own).
+    # Every rule's condition as one CEL list, in order (`true` for a rule without one):
+    # one execution (one conversion of the order into CEL) per order instead of one per
+    # rule. None: no condition at all, or it did not compile (then each rule's program
+    # runs on its own).
     combined: Any = None
+    rules: tuple[Rule, ...] = field(init=False)  # the rules of `checks`, alone
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple(rule for rule, _ in self.checks))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,8 +206,10 @@ class Policy:
                 names=frozenset(n for r in rules for n in self.condition_variables(r.id)),
                 param_keys=keys,
                 combined=combine_conditions(
-                    [r.when for r in rules if r.when is not None and r.id in self.conditions]
-                ),
+                    [r.when if r.id in self.conditions and r.when else "true" for r in rules]
+                )
+                if any(r.id in self.conditions for r in rules)
+                else None,
             )
         return scope
 
@@ -225,15 +236,20 @@ class Policy:
                     counts[req.role] = max(counts.get(req.role, 0), req.count)
             requirements = tuple(Requirement(role=role, count=n) for role, n in counts.items())
             veto = frozenset(role for rule in rules for role in rule.veto)
+            required = frozenset(counts)
             cached = self._combinations[key] = Proposal(
                 rules=rules,
                 rule_ids=key,
                 requirements=requirements,
                 veto_roles=veto,
-                required_roles=frozenset(counts),
+                required_roles=required,
                 capacity=MappingProxyType(counts),
                 seat_holders=tuple(self.holders_sorted(r.role) for r in requirements),
                 veto_holders=tuple(sorted({p for r in veto for p in self.holders(r)})),
+                seat_roles=MappingProxyType(
+                    {p: self.people[p].roles & required for r in counts for p in self.holders(r)}
+                ),
+                veto_people=frozenset(p for r in veto for p in self.holders(r)),
                 denial_rules=tuple(
                     (rule, frozenset(r.role for r in rule.require))
                     for rule in rules
