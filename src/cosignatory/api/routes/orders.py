@@ -48,7 +48,7 @@ def _metrics(request: Request) -> ApiMetrics:
     "",
     status_code=201,
     response_model=Order,
-    responses=problems(401, 403, 409, 422),
+    responses=problems(401, 403, 409, 413, 422),
     summary="Propose an order",
 )
 def propose(
@@ -112,7 +112,7 @@ def get_order(order_id: OrderId, token: BearerToken, service: ServiceDep) -> JSO
     "/{order_id}/reviews",
     status_code=201,
     response_model=Order,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Approve or deny an order",
 )
 def review(
@@ -139,7 +139,7 @@ def review(
 @router.post(
     "/{order_id}/cancel",
     response_model=Order,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Cancel an order (its proposer, or an administrator)",
 )
 def cancel(
@@ -161,7 +161,7 @@ def cancel(
 @router.post(
     "/{order_id}/execute",
     response_model=Execution,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Claim the single-use ticket of an approved order",
 )
 def execute(
@@ -181,7 +181,7 @@ def execute(
 @router.post(
     "/{order_id}/result",
     response_model=Order,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Record how the execution went (needs the ticket)",
 )
 def record_result(
