@@ -171,7 +171,7 @@ def test_openapi_documents_problems_and_bearer_auth(
     assert "Problem" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     review = spec["paths"]["/v1/orders/{order_id}/reviews"]["post"]
-    assert set(review["responses"]) == {"201", "401", "403", "404", "409", "422"}
+    assert set(review["responses"]) == {"201", "401", "403", "404", "409", "413", "422"}
     assert list(review["responses"]["409"]["content"]) == ["application/problem+json"]
 
 
