@@ -90,7 +90,7 @@ def _decision_key(
 ) -> tuple[object, ...]:
     # The engine reads the clock only to ask whether the order's ttl has run out (reviews
     # at or after it are ignored whatever `now` is; stored reviews all carry their time),
-    # so a decision holds on either side of that instant. tests/unit/test_decision_memo.py
+    # so a decision holds on either side of that instant. tests/unit/test_order_memo.py
     # pins this against the engine.
     expired = at >= record.created_at + policy.settings.ttl
     reviewed = tuple((r.reviewer, r.decision, r.at) for r in reviews)
