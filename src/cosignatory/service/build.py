@@ -1,7 +1,8 @@
 """Records → views: the stored facts of an order plus its decision, recomputed by the engine.
 
 The decision is never stored: it is a pure function of the pinned policy, the order and
-its reviews, so reads and writes can never disagree about it.
+its reviews, so reads and writes can never disagree about it. Being pure, decisions and
+whole views are remembered per process between reads, keyed on all they are made of.
 """
 
 from __future__ import annotations
