@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from cosignatory.api import ApiSettings, create_app
 from cosignatory.api.problems import status_for
@@ -171,7 +171,7 @@ def test_openapi_documents_problems_and_bearer_auth(
     assert "Problem" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     review = spec["paths"]["/v1/orders/{order_id}/reviews"]["post"]
-    assert set(review["responses"]) == {"201", "401", "403", "404", "409", "422"}
+    assert set(review["responses"]) == {"201", "401", "403", "404", "409", "413", "422"}
     assert list(review["responses"]["409"]["content"]) == ["application/problem+json"]
 
 
@@ -275,3 +275,27 @@ def test_demo_example_params_fit_the_policy() -> None:
         check_proposal(
             policy, order, __import__("datetime").datetime.now(__import__("datetime").UTC)
         )
+
+
+def test_order_bodies_are_the_json_of_their_views(
+    service: tuple[Service, dict[str, str]],
+) -> None:
+    """Order responses are spliced from each view's memoized encoding: the same bytes
+    JSONResponse would send for `to_json()`, alone and in a page."""
+    svc, tokens = service
+    app = create_app(svc, ApiSettings(sweep_interval=0))
+    kim = {"Authorization": f"Bearer {tokens['kim']}"}
+    made = svc.propose(
+        action="move",
+        params={"unit": "unit-7", "destination": "hill"},
+        proposer="kim",
+        justification="über «quoted»",
+    )
+    one = _request(app, "GET", f"/v1/orders/{made.id}", headers=kim)
+    assert one.headers["content-type"] == "application/json"
+    assert one.content == JSONResponse(svc.get_order(made.id).to_json()).body
+    page = _request(app, "GET", "/v1/orders?limit=2", headers=kim)
+    items, cursor = svc.list_orders(limit=2)
+    expected = {"items": [v.to_json() for v in items], "next_cursor": cursor}
+    assert page.content == JSONResponse(expected).body
+    assert json.loads(page.content) == expected

@@ -1,14 +1,15 @@
 """Records → views: the stored facts of an order plus its decision, recomputed by the engine.
 
 The decision is never stored: it is a pure function of the pinned policy, the order and
-its reviews, so reads and writes can never disagree about it.
+its reviews, so reads and writes can never disagree about it. Being pure, decisions and
+whole views are remembered per process between reads, keyed on all they are made of.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from cosignatory.core.events import EventKind
@@ -16,12 +17,12 @@ from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.orders import format_timestamp
 from cosignatory.core.policy import (
     Decision,
-    DecisionStatus,
     OrderInput,
     Policy,
     ReviewInput,
     evaluate,
 )
+from cosignatory.service.memo import Memo
 from cosignatory.service.views import (
     EventView,
     InFlight,
@@ -42,6 +43,7 @@ __all__ = [
     "order_input",
     "order_view",
     "policy_version",
+    "remembered_decision",
     "review_inputs",
     "token_info",
 ]
@@ -70,40 +72,41 @@ def decide(
     return evaluate(policy, order_input(record), review_inputs(reviews), now)
 
 
-# Once an order is approved no review can be added, and an approving decision does not
-# depend on `now` (only pending orders expire), so it is remembered for later reads.
-_SETTLED = frozenset({OrderState.APPROVED, OrderState.EXECUTING, OrderState.EXECUTED,
-                      OrderState.FAILED})  # fmt: skip
-_approved: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
-_approved_lock = threading.Lock()
-_MAX_APPROVED = 4096
+# Decisions and views are pure functions of what a read loads, so each process remembers
+# the latest ones (see `Memo`): re-deciding a pending order on every read was most of the
+# cost of showing it. The keys hold what the values are computed from, `now` included
+# only as far as it matters (below); `params` is represented by `digest`, which covers
+# it (params are never updated). Only reads fill the memos: what a write passes in was
+# decided on its own inputs, and the next read remembers the stored facts instead.
+_decisions: Memo[tuple[object, ...], Decision] = Memo(4096)
+_views: Memo[tuple[object, ...], OrderView] = Memo(2048)
+# Every stored fact a view shows; a field added to OrderRecord is keyed automatically.
+_VIEWED_FIELDS = tuple(
+    f.name for f in dataclasses.fields(OrderRecord) if f.name not in ("params", "ticket_hash")
+)
 
 
-def _settled_key(
-    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord]
+def _decision_key(
+    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], at: datetime
 ) -> tuple[object, ...]:
-    return (record.id, record.digest, policy.digest,
-            tuple((r.reviewer, r.decision, r.at) for r in reviews))  # fmt: skip
+    # The engine reads the clock only to ask whether the order's ttl has run out (reviews
+    # at or after it are ignored whatever `now` is; stored reviews all carry their time),
+    # so a decision holds on either side of that instant. tests/unit/test_order_memo.py
+    # pins this against the engine.
+    expired = at >= record.created_at + policy.settings.ttl
+    reviewed = tuple((r.reviewer, r.decision, r.at) for r in reviews)
+    return (record.id, record.digest, record.created_at, policy.digest, reviewed, expired)
 
 
-def _remember(key: tuple[object, ...], decision: Decision) -> None:
-    if decision.status is DecisionStatus.APPROVED:
-        with _approved_lock:
-            _approved[key] = decision
-            if len(_approved) > _MAX_APPROVED:
-                _approved.popitem(last=False)
-
-
-def _settled_decision(
-    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], now: datetime
+def remembered_decision(
+    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], at: datetime
 ) -> Decision:
-    key = _settled_key(policy, record, reviews)
-    with _approved_lock:
-        cached = _approved.get(key)
-    if cached is not None:
-        return cached
-    decision = decide(policy, record, reviews, now)
-    _remember(key, decision)
+    """`decide(...)`, from the memo when these exact inputs were decided before."""
+    key = _decision_key(policy, record, reviews, at)
+    decision = _decisions.get(key)
+    if decision is None:
+        decision = decide(policy, record, reviews, at)
+        _decisions.put(key, decision)
     return decision
 
 
@@ -112,6 +115,38 @@ def _seat_of(decision: Decision, reviewer: str) -> str | None:
         if reviewer in seat.filled_by:
             return seat.role
     return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Shown:
+    """What the order is at a moment, where that differs from its stored row."""
+
+    state: OrderState
+    closed_at: datetime | None
+    closed_by: str | None
+    close_reason: str | None
+
+
+def _shown(record: OrderRecord, now: datetime) -> _Shown:
+    deadline = record.deadline()
+    if deadline is not None and now >= deadline:
+        # Overdue but not yet swept: it *is* expired; the sweeper will write it down.
+        return _Shown(
+            state=OrderState.EXPIRED,
+            closed_at=deadline,
+            closed_by=None,
+            close_reason=(
+                "the ttl passed before every seat was filled"
+                if record.state is OrderState.PENDING
+                else "the execution window passed before the order was executed"
+            ),
+        )
+    return _Shown(
+        state=record.state,
+        closed_at=record.closed_at,
+        closed_by=record.closed_by,
+        close_reason=record.close_reason,
+    )
 
 
 def order_view(
@@ -124,26 +159,38 @@ def order_view(
 ) -> OrderView:
     """The view of `record` at `now`; pass `decision` when it was just computed at `now`
     from exactly these reviews (a write that decided the order), to save re-deciding."""
-    state = record.state
-    closed_at, closed_by, close_reason = record.closed_at, record.closed_by, record.close_reason
-    deadline = record.deadline()
-    if deadline is not None and now >= deadline:
-        # Overdue but not yet swept: it *is* expired; the sweeper will write it down.
-        state, closed_at = OrderState.EXPIRED, deadline
-        closed_by = None
-        close_reason = (
-            "the ttl passed before every seat was filled"
-            if record.state is OrderState.PENDING
-            else "the execution window passed before the order was executed"
-        )
-    if decision is None or state is not record.state:
-        at = min(now, closed_at) if closed_at else now
-        if state in _SETTLED:
-            decision = _settled_decision(policy, record, reviews, at)
-        else:
-            decision = decide(policy, record, reviews, at)
-    elif state in _SETTLED:
-        _remember(_settled_key(policy, record, reviews), decision)
+    shown = _shown(record, now)
+    if decision is not None and shown.state is record.state:
+        return _assemble(record, reviews, shown, decision, now)
+    at = min(now, shown.closed_at) if shown.closed_at else now
+    if shown.closed_at is None and shown.state is OrderState.EXPIRED:
+        # Its reasons would quote `now`: no key short of `now` itself describes the view.
+        return _assemble(record, reviews, shown, decide(policy, record, reviews, at), now)
+    # Besides the stored facts, the view depends on `now` only through `shown` (is the
+    # order past its deadline?) and through the decision (is it past its ttl?).
+    key = (
+        *(getattr(record, name) for name in _VIEWED_FIELDS),
+        tuple((r.reviewer, r.decision, r.at, r.comment) for r in reviews),
+        policy.digest,
+        shown.state,
+        at >= record.created_at + policy.settings.ttl,
+    )
+    view = _views.get(key)
+    if view is None:
+        decided = remembered_decision(policy, record, reviews, at)
+        view = _assemble(record, reviews, shown, decided, now)
+        _views.put(key, view)
+    return view
+
+
+def _assemble(
+    record: OrderRecord,
+    reviews: Sequence[ReviewRecord],
+    shown: _Shown,
+    decision: Decision,
+    now: datetime,
+) -> OrderView:
+    state, closed_at = shown.state, shown.closed_at
     counted = {c.reviewer: c for c in decision.reviews}
     review_views = []
     for r in reviews:
@@ -162,10 +209,11 @@ def order_view(
     reasons = list(decision.reasons)
     if state is OrderState.CANCELLED:
         reasons.append(
-            f"cancelled by `{closed_by}`" + (f": {close_reason}" if close_reason else "")
+            f"cancelled by `{shown.closed_by}`"
+            + (f": {shown.close_reason}" if shown.close_reason else "")
         )
-    elif state is OrderState.EXPIRED and close_reason:
-        reasons.append(f"expired at {format_timestamp(closed_at or now)}: {close_reason}")
+    elif state is OrderState.EXPIRED and shown.close_reason:
+        reasons.append(f"expired at {format_timestamp(closed_at or now)}: {shown.close_reason}")
     elif state is OrderState.EXECUTING:
         reasons.append(f"claimed for execution by `{record.claimed_by}`; waiting for its result")
     elif state in (OrderState.EXECUTED, OrderState.FAILED):
@@ -196,8 +244,8 @@ def order_view(
         outcome=Outcome(record.outcome) if record.outcome else None,
         outcome_detail=record.outcome_detail,
         closed_at=closed_at,
-        closed_by=closed_by,
-        close_reason=close_reason,
+        closed_by=shown.closed_by,
+        close_reason=shown.close_reason,
         event_seqs=record.event_seqs,
     )
 

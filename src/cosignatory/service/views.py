@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,15 @@ class OrderView:
             "close_reason": self.close_reason,
             "event_seqs": list(self.event_seqs),
         }
+
+    @functools.cached_property
+    def json_bytes(self) -> bytes:
+        """`to_json()` as compact UTF-8 JSON (what the HTTP API sends), encoded once per
+        view: views are immutable, and reads hand one view to every request until the
+        order changes."""
+        return json.dumps(
+            self.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode("utf-8")
 
 
 @dataclass(frozen=True, kw_only=True)

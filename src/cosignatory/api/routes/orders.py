@@ -2,16 +2,18 @@
 
 Handlers are thin: authenticate, call one service use case, serialize its view. The
 service decides everything (eligibility, state moves); its typed errors become
-problem+json in `api.problems`. Responses are built straight from `OrderView.to_json()`
-(the response models document them; FastAPI does not re-validate a returned Response).
+problem+json in `api.problems`. Responses are built straight from `OrderView.json_bytes`
+(the response models document them; FastAPI does not re-validate a returned Response):
+a read hands out the same view until the order changes, so it is encoded once.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from cosignatory.api.auth import BearerToken, ServiceDep, authenticate
 from cosignatory.api.metrics import ApiMetrics
@@ -29,7 +31,7 @@ from cosignatory.api.schemas import (
 )
 from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.service import Outcome
+from cosignatory.service import OrderView, Outcome
 
 __all__ = ["router"]
 
@@ -37,6 +39,10 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 OrderId = Annotated[str, Path(min_length=1, max_length=64, description="An `ord_…` id.")]
 _DECIDED = frozenset({OrderState.APPROVED, OrderState.REJECTED})
+
+
+def _order(view: OrderView, status_code: int = 200) -> Response:
+    return Response(view.json_bytes, status_code=status_code, media_type="application/json")
 
 
 def _metrics(request: Request) -> ApiMetrics:
@@ -48,12 +54,12 @@ def _metrics(request: Request) -> ApiMetrics:
     "",
     status_code=201,
     response_model=Order,
-    responses=problems(401, 403, 409, 422),
+    responses=problems(401, 403, 409, 413, 422),
     summary="Propose an order",
 )
 def propose(
     body: ProposeRequest, token: BearerToken, service: ServiceDep, request: Request
-) -> JSONResponse:
+) -> Response:
     caller = authenticate(service, token)
     view = service.propose(
         action=body.action,
@@ -62,7 +68,7 @@ def propose(
         justification=body.justification,
     )
     _metrics(request).proposals.inc()
-    return JSONResponse(view.to_json(), status_code=201)
+    return _order(view, status_code=201)
 
 
 @router.get(
@@ -86,7 +92,7 @@ def list_orders(
     cursor: Annotated[
         str | None, Query(max_length=200, description="opaque; from `next_cursor`")
     ] = None,
-) -> JSONResponse:
+) -> Response:
     caller = authenticate(service, token)
     items, next_cursor = service.list_orders(
         state=OrderState(state) if state is not None else None,
@@ -96,23 +102,28 @@ def list_orders(
         limit=limit,
         cursor=cursor,
     )
-    return JSONResponse({"items": [v.to_json() for v in items], "next_cursor": next_cursor})
+    # The page is spliced from each view's encoded JSON: the same document, composed.
+    body = b",".join(v.json_bytes for v in items)
+    tail = json.dumps(next_cursor).encode()
+    return Response(
+        b'{"items":[' + body + b'],"next_cursor":' + tail + b"}", media_type="application/json"
+    )
 
 
 @router.get(
     "/{order_id}", response_model=Order, responses=problems(401, 404, 422), summary="Show an order"
 )
-def get_order(order_id: OrderId, token: BearerToken, service: ServiceDep) -> JSONResponse:
+def get_order(order_id: OrderId, token: BearerToken, service: ServiceDep) -> Response:
     # Any authenticated person may read any order: token and order in one read.
     _caller, view = service.get_order_as(token, order_id)
-    return JSONResponse(view.to_json())
+    return _order(view)
 
 
 @router.post(
     "/{order_id}/reviews",
     status_code=201,
     response_model=Order,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Approve or deny an order",
 )
 def review(
@@ -121,7 +132,7 @@ def review(
     token: BearerToken,
     service: ServiceDep,
     request: Request,
-) -> JSONResponse:
+) -> Response:
     caller = authenticate(service, token)
     view = service.review(
         order_id=order_id,
@@ -133,13 +144,13 @@ def review(
     metrics.reviews.labels(body.decision.value).inc()
     if view.state in _DECIDED:  # reviews are accepted only while pending: this one decided it
         metrics.decisions.labels(view.state.value).inc()
-    return JSONResponse(view.to_json(), status_code=201)
+    return _order(view, status_code=201)
 
 
 @router.post(
     "/{order_id}/cancel",
     response_model=Order,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Cancel an order (its proposer, or an administrator)",
 )
 def cancel(
@@ -147,7 +158,7 @@ def cancel(
     token: BearerToken,
     service: ServiceDep,
     body: Annotated[CancelRequest | None, Body()] = None,
-) -> JSONResponse:
+) -> Response:
     caller = authenticate(service, token)
     view = service.cancel(
         order_id=order_id,
@@ -155,13 +166,13 @@ def cancel(
         reason=body.reason if body is not None else "",
         as_admin=caller.is_admin,
     )
-    return JSONResponse(view.to_json())
+    return _order(view)
 
 
 @router.post(
     "/{order_id}/execute",
     response_model=Execution,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Claim the single-use ticket of an approved order",
 )
 def execute(
@@ -181,7 +192,7 @@ def execute(
 @router.post(
     "/{order_id}/result",
     response_model=Order,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
     summary="Record how the execution went (needs the ticket)",
 )
 def record_result(
@@ -190,7 +201,7 @@ def record_result(
     token: BearerToken,
     service: ServiceDep,
     request: Request,
-) -> JSONResponse:
+) -> Response:
     authenticate(service, token)  # the ticket is the authority; a token must still be valid
     view = service.record_result(
         order_id=order_id,
@@ -199,4 +210,4 @@ def record_result(
         detail=body.detail,
     )
     _metrics(request).executions.labels(body.outcome.value).inc()
-    return JSONResponse(view.to_json())
+    return _order(view)

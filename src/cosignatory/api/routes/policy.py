@@ -26,7 +26,7 @@ def get_policy(token: BearerToken, service: ServiceDep) -> JSONResponse:
 @router.put(
     "",
     response_model=PolicyOut,
-    responses=problems(401, 403, 409, 422),
+    responses=problems(401, 403, 409, 413, 422),
     summary="Publish a new policy version (administrators)",
 )
 def publish_policy(
