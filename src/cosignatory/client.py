@@ -59,6 +59,7 @@ _FALLBACK_BY_STATUS = {
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
     409: ErrorCode.CONFLICT,
+    413: ErrorCode.INVALID_INPUT,  # payload_too_large: bad input, as the CLI sees it
 }
 
 

@@ -101,7 +101,7 @@ def test_api_vocabularies_match_the_service() -> None:
             "/v1/orders",
             {"content": b"[" + b" " * 2_000_000 + b"]"},
             413,
-            "invalid_input",
+            "payload_too_large",
             id="body too large",
         ),
         pytest.param(
@@ -109,7 +109,7 @@ def test_api_vocabularies_match_the_service() -> None:
             "/v1/orders",
             {"content": "chunked"},
             413,
-            "invalid_input",
+            "payload_too_large",
             id="chunked body too large",
         ),
         pytest.param(

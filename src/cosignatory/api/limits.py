@@ -1,4 +1,4 @@
-"""Refuse oversized request bodies, as problem+json (`413 invalid_input`).
+"""Refuse oversized request bodies, as problem+json (`413 payload_too_large`).
 
 A declared `Content-Length` over the limit is refused before anything reads the body;
 a body sent without one (chunked) is counted as it arrives and refused once it passes
@@ -10,8 +10,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cosignatory.api.problems import problem_response
-from cosignatory.core.errors import ErrorCode
+from cosignatory.api.problems import PAYLOAD_TOO_LARGE, problem_response
 
 __all__ = ["BodySizeLimit"]
 
@@ -30,9 +29,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = problem_response(
-                status=413, code=ErrorCode.INVALID_INPUT.value, detail=self._detail()
-            )
+            response = problem_response(status=413, code=PAYLOAD_TOO_LARGE, detail=self._detail())
             await response(scope, receive, send)
             return
         seen = 0

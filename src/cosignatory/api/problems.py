@@ -23,6 +23,7 @@ from cosignatory.core.errors import CosignatoryError, ErrorCode, PolicyError
 
 __all__ = [
     "EXTRA_CODES",
+    "PAYLOAD_TOO_LARGE",
     "PROBLEM_MEDIA_TYPE",
     "install_problem_handlers",
     "problem_response",
@@ -38,8 +39,9 @@ _TYPE_PREFIX: Final = "urn:cosignatory:problem:"
 # Codes that only the HTTP edge produces (no domain error carries them).
 INTERNAL: Final = "internal"
 METHOD_NOT_ALLOWED: Final = "method_not_allowed"
+PAYLOAD_TOO_LARGE: Final = "payload_too_large"
 UNAVAILABLE: Final = "unavailable"
-EXTRA_CODES: Final = frozenset({INTERNAL, METHOD_NOT_ALLOWED, UNAVAILABLE})
+EXTRA_CODES: Final = frozenset({INTERNAL, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNAVAILABLE})
 
 _STATUS: Final[Mapping[ErrorCode, int]] = {
     ErrorCode.UNAUTHENTICATED: 401,
@@ -85,6 +87,7 @@ _TITLE: Final[Mapping[str, str]] = {
     ErrorCode.INVALID_INPUT: "invalid input",
     INTERNAL: "internal error",
     METHOD_NOT_ALLOWED: "method not allowed",
+    PAYLOAD_TOO_LARGE: "request body too large",
     UNAVAILABLE: "service unavailable",
 }
 
@@ -166,7 +169,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         code = METHOD_NOT_ALLOWED
         detail = f"`{request.method}` is not allowed on `{request.url.path}`; see /docs"
     elif status == 413:
-        code = ErrorCode.INVALID_INPUT.value
+        code = PAYLOAD_TOO_LARGE
     elif status == 401:
         code = ErrorCode.UNAUTHENTICATED.value
     elif status == 403:

@@ -22,7 +22,7 @@ _DESCRIPTIONS = {
     404: "No such order (`not_found`).",
     409: "The order's state forbids it (`order_closed`, `already_reviewed`, `not_approved`, "
     "`already_executed`, `no_policy`).",
-    413: "The request body is larger than the server accepts (`invalid_input`).",
+    413: "The request body is larger than the server accepts (`payload_too_large`).",
     422: "Invalid input (`invalid_input`, `invalid_params`, `unknown_action`, "
     "`condition_error`, `policy_invalid`).",
     503: "The database is unreachable (`unavailable`).",
