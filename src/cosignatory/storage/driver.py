@@ -6,22 +6,76 @@ the database takes to run it. `DriverCursor` hands the statement to the DBAPI cu
 the same connection, inside the caller's transaction, and wraps driver errors in
 SQLAlchemy's `DBAPIError` tree so `Store.write` sees (and retries) them as before.
 
-Only for fixed, hand-written SQL in the dialect's own parameter style (`:name` for
-pysqlite, `%(name)s` for psycopg): no compilation, no type processors, so callers bind
-driver-ready values (SQLite timestamps through `types.sqlite_timestamp`).
+`execute` takes fixed, hand-written SQL in the dialect's own parameter style (`:name`
+for pysqlite, `%(name)s` for psycopg); `run` takes a SQLAlchemy Core statement, compiled
+once per dialect and remembered (the SQL stays declared in one place). Neither applies
+type processors, so callers bind driver-ready values (`types.bind_timestamp`) and convert
+what they read (`types.read_timestamp`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["DriverCursor"]
+__all__ = ["CompiledSQL", "DriverCursor", "compiled_sql"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompiledSQL:
+    """A Core statement as one dialect's driver takes it."""
+
+    sql: str
+    names: tuple[str, ...] | None  # parameter order when the style is positional (`?`)
+    literals: Mapping[str, Any]  # values the statement carries itself (`state = 'pending'`)
+
+    def params(self, given: Mapping[str, Any]) -> Mapping[str, Any] | tuple[Any, ...]:
+        merged = {**self.literals, **given} if self.literals else given
+        if self.names is None:
+            return merged
+        return tuple(merged[name] for name in self.names)
+
+
+# Statements are module-level objects built once, so this cache stays small.
+_compiled: dict[tuple[str, ClauseElement, tuple[str, ...]], CompiledSQL] = {}
+_compiled_lock = threading.Lock()
+
+
+def compiled_sql(
+    dialect: Dialect, statement: ClauseElement, column_keys: Sequence[str] = ()
+) -> CompiledSQL:
+    """`statement` compiled for `dialect`, remembered. `column_keys` names the SET / VALUES
+    columns of an UPDATE or INSERT given at execution time, as SQLAlchemy's own `execute`
+    does."""
+    key = (dialect.name, statement, tuple(column_keys))
+    found = _compiled.get(key)
+    if found is None:
+        compiled = cast(
+            SQLCompiler,  # what every Core statement compiles to
+            statement.compile(dialect=dialect, column_keys=list(column_keys) or None),
+        )
+        literals = {
+            name: bind.value
+            for name, bind in ((compiled.bind_names[b], b) for b in compiled.binds.values())
+            if not bind.required and bind.value is not None and bind.callable is None
+        }
+        found = CompiledSQL(
+            sql=str(compiled),
+            names=tuple(compiled.positiontup or ()) if compiled.positional else None,
+            literals=literals,
+        )
+        with _compiled_lock:
+            _compiled[key] = found
+    return found
 
 
 class DriverCursor:
@@ -45,7 +99,18 @@ class DriverCursor:
     ) -> None:
         self._cursor.close()
 
-    def execute(self, sql: str, params: Mapping[str, Any]) -> DBAPICursor:
+    def run(
+        self,
+        statement: ClauseElement,
+        params: Mapping[str, Any],
+        *,
+        column_keys: Sequence[str] = (),
+    ) -> DBAPICursor:
+        """Execute a Core `statement` (compiled once per dialect) with driver-ready `params`."""
+        compiled = compiled_sql(self._conn.dialect, statement, column_keys)
+        return self.execute(compiled.sql, compiled.params(params))
+
+    def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> DBAPICursor:
         try:
             self._cursor.execute(sql, params)
         except self._error as e:
