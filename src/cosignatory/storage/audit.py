@@ -9,8 +9,9 @@
 `append_audit_entry` is called by `events.append_event` right after it wrote the event,
 under the event log head's lock, so audit appends are serialized exactly like events and
 `audit_head.size` always equals the next `seq`. It costs one read (the head and, for an
-order event, the order's digest) and three writes (one statement on PostgreSQL), whatever
-the size of the log, all on the driver's cursor (`storage.driver`).
+order event, the order's digest; `append_event` folds it into the statement that takes
+the event log head) and three writes (one statement on PostgreSQL), whatever the size of
+the log, all on the driver's cursor (`storage.driver`).
 
 An entry's bytes are never stored: `entry_bytes` rebuilds them from the event row and
 `audit_entries.order_digest`; the stored leaf hash is what the tree was built from, so
@@ -47,6 +48,7 @@ from cosignatory.storage.tables import DIGEST, SEQ, events, metadata
 from cosignatory.storage.types import UTCDateTime
 
 __all__ = [
+    "AuditHead",
     "CheckpointRecord",
     "StoredEntry",
     "StoredHashReader",
@@ -150,6 +152,16 @@ def lock_head(conn: Connection) -> Frontier:
     return Frontier.from_bytes(size=int(row.size), data=bytes(row.frontier))
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditHead:
+    """What an append reads first, under the event log head's lock: the tree's size and
+    frontier (`audit_head`) and, for an order event, the order's digest now."""
+
+    size: int
+    frontier: bytes
+    order_digest: str | None
+
+
 def append_audit_entry(
     conn: Connection,
     *,
@@ -159,15 +171,23 @@ def append_audit_entry(
     subject: str,
     at: datetime,
     payload: str,
+    head: AuditHead | None = None,
 ) -> None:
-    """Append the entry of the event just written at `seq` to the tree (same transaction)."""
+    """Append the entry of the event just written at `seq` to the tree (same transaction).
+
+    `head` is what the caller read in the statement that took the event log head
+    (`events.append_event` does); without it the head is read here.
+    """
     is_order = is_order_event(kind)
     postgres = conn.dialect.name == "postgresql"
     with DriverCursor(conn) as cursor:
-        size, data, digest = cursor.one(
-            _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
-        )
-        frontier = Frontier.from_bytes(size=int(size), data=bytes(data))
+        if head is None:
+            size, data, digest = cursor.one(
+                _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
+            )
+            head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
+        frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
+        digest = head.order_digest
         if frontier.size != seq:
             raise RuntimeError(
                 f"audit log holds {frontier.size} entries but event {seq} was written"
@@ -186,7 +206,7 @@ def append_audit_entry(
         )
         result = append_entry(frontier, entry)
         ids = [node_id(n.level, n.index) for n in result.nodes]
-        head = {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
+        grown = {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
         if postgres:
             cursor.execute(
                 _PG_WRITE,
@@ -195,7 +215,7 @@ def append_audit_entry(
                     "order_digest": order_digest,
                     "ids": ids,
                     "hashes": [n.hash for n in result.nodes],
-                    **head,
+                    **grown,
                 },
             )
             return
@@ -204,7 +224,7 @@ def append_audit_entry(
             _SQLITE_INSERT_NODE,
             [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
         )
-        cursor.execute(_SQLITE_UPDATE_HEAD, head)
+        cursor.execute(_SQLITE_UPDATE_HEAD, grown)
 
 
 # --- reading ----------------------------------------------------------------------------
