@@ -16,7 +16,8 @@ what they read (`types.read_timestamp`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
@@ -27,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["CompiledSQL", "DriverCursor", "compiled_sql"]
+__all__ = ["CompiledSQL", "DriverCursor", "compiled_sql", "pipeline"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +79,26 @@ def compiled_sql(
     return found
 
 
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: statements on the driver's cursor inside go out together (psycopg's
+    pipeline mode), so a run of them costs one round trip until a result is needed; the
+    server still runs them one after another, each with its own READ COMMITTED snapshot.
+    Elsewhere a no-op. Only driver statements belong inside: SQLAlchemy's `execute`
+    reads a result as soon as it has sent its statement, which a pipeline defers."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+            yield
+    except error as e:  # the closing sync reports what failed after the last fetch
+        raise DBAPIError.instance(
+            "<pipeline>", {}, e, error, connection_invalidated=False, dialect=conn.dialect
+        ) from e
+
+
 class DriverCursor:
     """A DBAPI cursor on `conn`'s connection; use as a context manager."""
 
@@ -125,10 +146,22 @@ class DriverCursor:
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any]:
         """Run a statement that returns exactly one row; that row."""
-        row = self.execute(sql, params).fetchone()
+        cursor = self.execute(sql, params)
+        try:  # in a pipeline, the statement's (and earlier ones') errors arrive here
+            row = cursor.fetchone()
+        except self._error as e:
+            raise self._wrap(sql, params, e) from e
         if row is None:
             raise RuntimeError(f"no row from `{' '.join(sql.split())}`")
         return cast(Sequence[Any], row)
+
+    def all(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any]:
+        """`run` a Core query; all its rows."""
+        cursor = self.run(statement, params)
+        try:
+            return cursor.fetchall()
+        except self._error as e:
+            raise self._wrap(str(statement), params, e) from e
 
     def _wrap(self, sql: str, params: Any, error: Exception) -> StatementError:
         dialect = self._conn.dialect

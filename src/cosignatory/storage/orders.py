@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.lifecycle import OrderState, sources_of
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.driver import DriverCursor, pipeline
 from cosignatory.storage.tables import events, orders, policy_versions, reviews
 from cosignatory.storage.types import UTCDateTime, bind_timestamp, read_timestamp
 
@@ -241,16 +241,18 @@ def load_order(
     With `for_update` on PostgreSQL the row lock is taken by a statement of its own
     *before* the read: under READ COMMITTED each statement sees the commits made before
     it started, so reading in the locking statement itself could miss a review that the
-    previous lock holder committed while we waited. (SQLite's BEGIN IMMEDIATE already
-    holds the write lock when the transaction starts.)
+    previous lock holder committed while we waited. Both go out in one pipeline (one
+    round trip). (SQLite's BEGIN IMMEDIATE already holds the write lock when the
+    transaction starts.)
     """
     dialect = conn.dialect.name
     key = {"b_id": order_id}
-    with DriverCursor(conn) as cursor:
-        locking = for_update and dialect == "postgresql"
-        if locking and cursor.run(_LOCK_ORDER, key).fetchone() is None:
-            return None
-        rows = cursor.run(_LOAD_ORDER[dialect], key).fetchall()
+    with DriverCursor(conn) as cursor, pipeline(conn):
+        if for_update and dialect == "postgresql":
+            # Sent with the read in one round trip; the read starts once the lock is held.
+            # (No row to lock means no row to read: its result is not needed.)
+            cursor.run(_LOCK_ORDER, key)
+        rows = cursor.all(_LOAD_ORDER[dialect], key)
     if not rows:
         return None
     first = rows[0]

@@ -1,0 +1,84 @@
+"""The write hot path on the driver's cursor: same errors, same guards, same rows as
+SQLAlchemy's own execution, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from cosignatory.core.errors import ErrorCode
+from cosignatory.core.events import EventKind
+from cosignatory.core.lifecycle import OrderState
+from cosignatory.core.policy import ReviewDecision
+from cosignatory.service import Service
+from cosignatory.storage import orders as order_rows
+from cosignatory.storage.driver import pipeline
+from cosignatory.storage.events import append_event
+from tests.conftest import Clock
+from tests.contract.support import approve, launch, refused, setup_squad
+
+
+def test_a_failing_statement_in_a_pipeline_raises_its_own_error_class(service: Service) -> None:
+    """The duplicate review is sent with the event append behind it (one round trip on
+    PostgreSQL); its unique violation still arrives as `IntegrityError`, and nothing of
+    the transaction stays."""
+    setup_squad(service)
+    order = launch(service)
+    approve(service, order.id, "o1")
+    found = service.store.read(lambda conn: order_rows.load_order(conn, order.id))
+    assert found is not None
+    _, reviews = found
+    events_before = len(service.events())
+
+    def body(conn: Connection) -> None:
+        with pipeline(conn):
+            order_rows.insert_review(conn, reviews[0])
+            append_event(
+                conn,
+                kind=EventKind.ORDER_REVIEWED,
+                actor="o1",
+                subject=order.id,
+                payload={"order_id": order.id},
+                at=service.now(),
+            )
+
+    with pytest.raises(IntegrityError):
+        service.store.write(body)
+    assert len(service.events()) == events_before
+
+
+def test_loaded_order_matches_what_the_service_wrote(service: Service, clock: Clock) -> None:
+    setup_squad(service)
+    order = approve(service, launch(service).id, "o1")
+    found = service.store.read(lambda conn: order_rows.load_order(conn, order.id))
+    assert found is not None
+    record, reviews = found
+    assert record.state is OrderState.PENDING
+    assert record.created_at == order.created_at and record.created_at.utcoffset() == timedelta(0)
+    assert record.params == {"target": "north"}
+    assert record.event_seqs == order.event_seqs
+    assert [(r.reviewer, r.decision) for r in reviews] == [("o1", ReviewDecision.APPROVE)]
+    assert reviews[0].at == order.reviews[0].at
+    with service.store.begin_write() as conn:
+        assert order_rows.load_order(conn, "ord_missing", for_update=True) is None
+
+
+def test_guards_with_literal_states_still_guard(service: Service, clock: Clock) -> None:
+    """`Guard.OVERDUE` compiles to SQL with bound literal states: the driver path must
+    bind them, or nothing would ever expire (and a fresh order must not)."""
+    setup_squad(service)
+    order = launch(service)
+    with service.store.begin_write() as conn:
+        assert not order_rows.move_order(
+            conn, order.id, OrderState.EXPIRED, guard=order_rows.Guard.OVERDUE, now=clock()
+        )
+    clock.advance(days=30)
+    assert service.expire_due() == [order.id]
+    refused(
+        ErrorCode.ORDER_CLOSED,
+        lambda: service.review(order_id=order.id, reviewer="o2", decision=ReviewDecision.APPROVE),
+    )
+    assert service.get_order(order.id).state is OrderState.EXPIRED
