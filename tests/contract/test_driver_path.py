@@ -3,21 +3,26 @@ SQLAlchemy's own execution, on both databases."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from cosignatory.core.audit import leaf_hash, root_from_entries
 from cosignatory.core.errors import ErrorCode
 from cosignatory.core.events import EventKind
 from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.service import Service
+from cosignatory.service import Outcome, Service
+from cosignatory.storage import open_store
 from cosignatory.storage import orders as order_rows
+from cosignatory.storage.audit import read_head
 from cosignatory.storage.driver import pipeline
 from cosignatory.storage.events import append_event
 from tests.conftest import Clock
+from tests.contract.audit_support import SIGNER, export, verify
 from tests.contract.support import approve, launch, refused, setup_squad
 
 
@@ -82,3 +87,95 @@ def test_guards_with_literal_states_still_guard(service: Service, clock: Clock) 
         lambda: service.review(order_id=order.id, reviewer="o2", decision=ReviewDecision.APPROVE),
     )
     assert service.get_order(order.id).state is OrderState.EXPIRED
+
+
+# --- appends on a guessed audit head (PostgreSQL; SQLite takes the usual path) -----------
+
+
+def _audited(store_url: str, clock: Clock) -> Service:
+    return Service(open_store(store_url), clock=clock, audit_signer=SIGNER)
+
+
+def _log_verifies(service: Service) -> None:
+    service.audit.sign()
+    report = verify(export(service))
+    assert report.ok, report.problem
+    assert report.entries == len(service.events(limit=10_000))
+
+
+def test_two_processes_taking_turns_keep_one_tree(store_url: str, clock: Clock) -> None:
+    """Each engine's remembered head goes stale with every append of the other: every
+    guess misses, and the append falls back to reading the head."""
+    first, second = _audited(store_url, clock), _audited(store_url, clock)
+    try:
+        setup_squad(first)
+        for _ in range(3):
+            order = launch(first)
+            approve(second, order.id, "o1")
+            approve(first, order.id, "o2")
+            claimed, ticket = second.claim(order_id=order.id, by="cmd")
+            first.record_result(order_id=claimed.id, ticket=ticket, outcome=Outcome.SUCCEEDED)
+        _log_verifies(first)
+        assert first.audit.size() == second.audit.size()
+    finally:
+        first.store.close()
+        second.store.close()
+
+
+def test_a_rolled_back_append_leaves_a_stale_guess_that_costs_nothing(
+    store_url: str, clock: Clock
+) -> None:
+    service = _audited(store_url, clock)
+    try:
+        setup_squad(service)
+        order = launch(service)
+        size = service.audit.size()
+
+        def body(conn: Connection) -> None:
+            append_event(
+                conn,
+                kind=EventKind.ORDER_REVIEWED,
+                actor="o1",
+                subject=order.id,
+                payload={"order_id": order.id},
+                at=service.now(),
+                order_digest=order.digest,
+            )
+            raise RuntimeError("roll back")
+
+        with pytest.raises(RuntimeError, match="roll back"):
+            service.store.write(body)
+        assert service.audit.size() == size
+        approve(service, order.id, "o1", "o2")
+        _log_verifies(service)
+    finally:
+        service.store.close()
+
+
+def test_a_wrong_order_digest_never_reaches_an_entry(store_url: str, clock: Clock) -> None:
+    """The digest a caller passes is checked against the order row: the entry carries
+    the stored one."""
+    service = _audited(store_url, clock)
+    try:
+        setup_squad(service)
+        order = launch(service)
+        approve(service, order.id, "o1")  # the process remembers a head: the next one guesses
+        seq = service.store.write(
+            lambda conn: append_event(
+                conn,
+                kind=EventKind.ORDER_REVIEWED,
+                actor="o2",
+                subject=order.id,
+                payload={"order_id": order.id},
+                at=service.now(),
+                order_digest="sha256:" + "0" * 64,
+            )
+        )
+        (entry,) = service.audit.entries(seq, seq + 1)
+        assert json.loads(entry)["order_digest"] == order.digest
+        stored = service.audit.stored_entries(0, service.audit.size())
+        assert all(s.leaf_hash == leaf_hash(s.entry) for s in stored)
+        with service.store.begin_read() as conn:
+            assert read_head(conn).root() == root_from_entries([s.entry for s in stored])
+    finally:
+        service.store.close()

@@ -220,6 +220,7 @@ def _propose_on(
             "requirements": [{"role": r.role, "count": r.count} for r in decision.requirements],
         },
         at=now,
+        order_digest=digest,
     )
     record = transitions.settle(
         conn,
@@ -310,6 +311,7 @@ def review(
                 "counted": counted,
             },
             at=now,
+            order_digest=record.digest,
         )
     record = transitions.settle(
         conn,

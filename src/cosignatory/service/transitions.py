@@ -54,6 +54,7 @@ def move(
         subject=record.id,
         payload={"order_id": record.id, "from_state": record.state.value, **payload},
         at=now,
+        order_digest=record.digest,  # we hold its row: lets PostgreSQL append in one trip
     )
     return dataclasses.replace(
         record, state=target, **changes, event_seqs=(*record.event_seqs, seq)

@@ -20,6 +20,8 @@ an event row edited behind the log's back no longer matches its leaf.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,9 +40,15 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from cosignatory.core.audit import Frontier, TreeError, append_entry, subtree_addresses
+from cosignatory.core.audit import (
+    AppendResult,
+    Frontier,
+    TreeError,
+    append_entry,
+    subtree_addresses,
+)
 from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
 from cosignatory.core.events import EventKind
 from cosignatory.storage.driver import DriverCursor
@@ -50,6 +58,7 @@ from cosignatory.storage.types import UTCDateTime
 __all__ = [
     "AuditHead",
     "CheckpointRecord",
+    "GuessedAppend",
     "StoredEntry",
     "StoredHashReader",
     "append_audit_entry",
@@ -63,8 +72,11 @@ __all__ = [
     "latest_checkpoint",
     "lock_head",
     "node_id",
+    "plan_guessed_append",
     "read_entries",
     "read_head",
+    "recent_frontier",
+    "remember_frontier",
 ]
 
 HASH = 32
@@ -205,26 +217,90 @@ def append_audit_entry(
             order_digest=order_digest,
         )
         result = append_entry(frontier, entry)
-        ids = [node_id(n.level, n.index) for n in result.nodes]
-        grown = {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
         if postgres:
-            cursor.execute(
-                _PG_WRITE,
-                {
-                    "seq": seq,
-                    "order_digest": order_digest,
-                    "ids": ids,
-                    "hashes": [n.hash for n in result.nodes],
-                    **grown,
-                },
+            cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
+        else:
+            ids = [node_id(n.level, n.index) for n in result.nodes]
+            cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+            cursor.executemany(
+                _SQLITE_INSERT_NODE,
+                [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
             )
-            return
-        cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
-        cursor.executemany(
-            _SQLITE_INSERT_NODE,
-            [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
-        )
-        cursor.execute(_SQLITE_UPDATE_HEAD, grown)
+            cursor.execute(
+                _SQLITE_UPDATE_HEAD,
+                {"size": result.frontier.size, "frontier": result.frontier.to_bytes()},
+            )
+    remember_frontier(conn, result.frontier)
+
+
+def _pg_write_params(seq: int, order_digest: str | None, result: AppendResult) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "order_digest": order_digest,
+        "ids": [node_id(n.level, n.index) for n in result.nodes],
+        "hashes": [n.hash for n in result.nodes],
+        "size": result.frontier.size,
+        "frontier": result.frontier.to_bytes(),
+    }
+
+
+# --- appending on a guessed head (PostgreSQL) -------------------------------------------
+
+# The frontier each engine's last append in this process left, committed or not. On
+# PostgreSQL `events.append_event` builds the next entry on it and sends the event and
+# the whole audit append as one statement, whose writes to the audit tables apply only if
+# the head still holds exactly that frontier (checked on the locked, latest row version);
+# otherwise (another process appended, a transaction rolled back) it appends as usual.
+_recent: weakref.WeakKeyDictionary[Engine, Frontier] = weakref.WeakKeyDictionary()
+_recent_lock = threading.Lock()
+
+
+def recent_frontier(conn: Connection) -> Frontier | None:
+    with _recent_lock:
+        return _recent.get(conn.engine)
+
+
+def remember_frontier(conn: Connection, frontier: Frontier) -> None:
+    with _recent_lock:
+        _recent[conn.engine] = frontier
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GuessedAppend:
+    """An audit append planned on a guessed head: the statement parameters that write it
+    (`_PG_WRITE`'s, plus the head it assumes) and the frontier it leaves."""
+
+    params: dict[str, Any]
+    frontier: Frontier
+
+
+def plan_guessed_append(
+    guess: Frontier,
+    *,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    at: datetime,
+    payload: str,
+    order_digest: str | None,
+) -> GuessedAppend:
+    """The append of the event that would take `seq = guess.size`, if `guess` is the head."""
+    if is_order_event(kind) != (order_digest is not None):
+        raise RuntimeError(f"`{kind}` event with order digest `{order_digest!r}`")
+    seq = guess.size
+    entry = event_entry_bytes(
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor=actor,
+        subject=subject,
+        payload_json=payload,
+        order_digest=order_digest,
+    )
+    result = append_entry(guess, entry)
+    params = _pg_write_params(seq, order_digest, result)
+    params["old_frontier"] = guess.to_bytes()
+    return GuessedAppend(params=params, frontier=result.frontier)
 
 
 # --- reading ----------------------------------------------------------------------------

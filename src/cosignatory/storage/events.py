@@ -20,7 +20,13 @@ from sqlalchemy.engine import Connection
 from cosignatory.core.audit.entry import is_order_event
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.events import EventKind
-from cosignatory.storage.audit import AuditHead, append_audit_entry
+from cosignatory.storage.audit import (
+    AuditHead,
+    append_audit_entry,
+    plan_guessed_append,
+    recent_frontier,
+    remember_frontier,
+)
 from cosignatory.storage.driver import DriverCursor
 from cosignatory.storage.tables import event_log_head, events
 from cosignatory.storage.types import sqlite_timestamp
@@ -67,6 +73,36 @@ _PG_APPEND = """
         (SELECT digest FROM orders WHERE id = %(order)s)
     FROM event, audit
 """
+# PostgreSQL with a guessed audit head (`audit.plan_guessed_append`): the event and its
+# whole audit append in one statement. The audit writes hang off `audit`, which updates
+# the head only if its latest version (locked once the event log head is held, like
+# above) is exactly the guessed one and the order's digest is the one the entry carries;
+# `applied` says whether they happened.
+_PG_APPEND_GUESSED = """
+    WITH head AS (
+        UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
+        RETURNING next_seq - 1 AS seq
+    ), event AS (
+        INSERT INTO events (seq, kind, actor, subject, at, payload)
+        SELECT head.seq, %(kind)s, %(actor)s, %(subject)s, %(at)s, %(payload)s FROM head
+        RETURNING seq
+    ), audit AS (
+        UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s FROM head
+        WHERE audit_head.id = 1 AND head.seq = %(seq)s AND audit_head.size = %(seq)s
+            AND audit_head.frontier = %(old_frontier)s
+            AND (SELECT digest FROM orders WHERE id = %(order)s)
+                IS NOT DISTINCT FROM CAST(%(order_digest)s AS text)
+        RETURNING audit_head.size
+    ), entry AS (
+        INSERT INTO audit_entries (seq, order_digest)
+        SELECT %(seq)s, CAST(%(order_digest)s AS text) FROM audit
+    ), nodes AS (
+        INSERT INTO audit_nodes (id, hash)
+        SELECT n.id, n.hash FROM audit,
+            unnest(CAST(%(ids)s AS bigint[]), CAST(%(hashes)s AS bytea[])) AS n(id, hash)
+    )
+    SELECT event.seq, EXISTS (SELECT 1 FROM audit) AS applied FROM event
+"""
 _SQLITE_BUMP_HEAD = """
     UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
     RETURNING next_seq - 1,
@@ -88,8 +124,15 @@ def append_event(
     subject: str,
     payload: Mapping[str, Any],
     at: datetime,
+    order_digest: str | None = None,
 ) -> int:
-    """Write one event in the caller's transaction; returns its gapless `seq`."""
+    """Write one event in the caller's transaction; returns its gapless `seq`.
+
+    `order_digest` is, for an order event, the digest of the order as the caller holds it
+    (row-locked, or inserted in this transaction): on PostgreSQL it lets the event and
+    its audit append go in one statement (the database checks it; a wrong one only costs
+    the usual two).
+    """
     if at.tzinfo is None:
         raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
     payload_json = canonical_text(dict(payload))
@@ -100,15 +143,36 @@ def append_event(
         "payload": payload_json,
     }
     # An order event's audit entry carries the order's digest; other subjects read none.
-    order = subject if is_order_event(kind) else ""
+    is_order = is_order_event(kind)
+    order = subject if is_order else ""
+    postgres = conn.dialect.name == "postgresql"
+    guess = recent_frontier(conn) if postgres and (order_digest is not None) == is_order else None
     with DriverCursor(conn) as cursor:
-        if conn.dialect.name == "postgresql":
+        if guess is not None:
+            planned = plan_guessed_append(
+                guess,
+                kind=kind,
+                actor=actor,
+                subject=subject,
+                at=at,
+                payload=payload_json,
+                order_digest=order_digest,
+            )
+            values.update(planned.params, at=at, order=order)
+            seq, applied = cursor.one(_PG_APPEND_GUESSED, values)  # one round trip
+            if applied:
+                remember_frontier(conn, planned.frontier)
+                return int(seq)
+            head = None  # a stale guess wrote the event only: append its entry as usual
+        elif postgres:
             values["at"], values["order"] = at, order
             seq, size, frontier, digest = cursor.one(_PG_APPEND, values)  # one round trip
+            head = AuditHead(size=int(size), frontier=bytes(frontier), order_digest=digest)
         else:
             values["at"] = sqlite_timestamp(at)
             seq, size, frontier, digest = cursor.one(_SQLITE_BUMP_HEAD, {"order": order})
             cursor.execute(_SQLITE_INSERT_EVENT, {"seq": seq, **values})
+            head = AuditHead(size=int(size), frontier=bytes(frontier), order_digest=digest)
     # The audit log's Merkle tree grows in this transaction, under the same head lock.
     append_audit_entry(
         conn,
@@ -118,7 +182,7 @@ def append_event(
         subject=subject,
         at=at,
         payload=payload_json,
-        head=AuditHead(size=int(size), frontier=bytes(frontier), order_digest=digest),
+        head=head,
     )
     return int(seq)
 
