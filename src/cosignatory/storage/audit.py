@@ -143,7 +143,8 @@ _PG_WRITE = """
         INSERT INTO audit_entries (seq, order_digest) VALUES (%(seq)s, %(order_digest)s)
     ), nodes AS (
         INSERT INTO audit_nodes (id, hash)
-        SELECT * FROM unnest(CAST(%(ids)s AS bigint[]), CAST(%(hashes)s AS bytea[]))
+        SELECT n.id, substring(CAST(%(hashes)s AS bytea) FROM CAST(n.i AS integer) * 32 - 31 FOR 32)
+        FROM unnest(string_to_array(%(ids)s, ',')::bigint[]) WITH ORDINALITY AS n(id, i)
     )
     UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s WHERE id = 1
 """
@@ -237,8 +238,9 @@ def _pg_write_params(seq: int, order_digest: str | None, result: AppendResult) -
     return {
         "seq": seq,
         "order_digest": order_digest,
-        "ids": [node_id(n.level, n.index) for n in result.nodes],
-        "hashes": [n.hash for n in result.nodes],
+        # The nodes as one text and one bytea: the driver dumps those far faster than lists.
+        "ids": ",".join(str(node_id(n.level, n.index)) for n in result.nodes),
+        "hashes": b"".join(n.hash for n in result.nodes),
         "size": result.frontier.size,
         "frontier": result.frontier.to_bytes(),
     }

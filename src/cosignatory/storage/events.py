@@ -98,8 +98,9 @@ _PG_APPEND_GUESSED = """
         SELECT %(seq)s, CAST(%(order_digest)s AS text) FROM audit
     ), nodes AS (
         INSERT INTO audit_nodes (id, hash)
-        SELECT n.id, n.hash FROM audit,
-            unnest(CAST(%(ids)s AS bigint[]), CAST(%(hashes)s AS bytea[])) AS n(id, hash)
+        SELECT n.id, substring(CAST(%(hashes)s AS bytea) FROM CAST(n.i AS integer) * 32 - 31 FOR 32)
+        FROM audit,
+            unnest(string_to_array(%(ids)s, ',')::bigint[]) WITH ORDINALITY AS n(id, i)
     )
     SELECT event.seq, EXISTS (SELECT 1 FROM audit) AS applied FROM event
 """
