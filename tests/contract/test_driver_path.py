@@ -26,6 +26,21 @@ from tests.contract.audit_support import SIGNER, export, verify
 from tests.contract.support import approve, launch, refused, setup_squad
 
 
+def _bare_review_event(
+    conn: Connection, service: Service, order_id: str, actor: str, digest: str | None = None
+) -> int:
+    """An `order:reviewed` event appended directly (no review row, a minimal payload)."""
+    return append_event(
+        conn,
+        kind=EventKind.ORDER_REVIEWED,
+        actor=actor,
+        subject=order_id,
+        payload={"order_id": order_id},
+        at=service.now(),
+        order_digest=digest,
+    )
+
+
 def test_a_failing_statement_in_a_pipeline_raises_its_own_error_class(service: Service) -> None:
     """The duplicate review is sent with the event append behind it (one round trip on
     PostgreSQL); its unique violation still arrives as `IntegrityError`, and nothing of
@@ -41,14 +56,7 @@ def test_a_failing_statement_in_a_pipeline_raises_its_own_error_class(service: S
     def body(conn: Connection) -> None:
         with pipeline(conn):
             order_rows.insert_review(conn, reviews[0])
-            append_event(
-                conn,
-                kind=EventKind.ORDER_REVIEWED,
-                actor="o1",
-                subject=order.id,
-                payload={"order_id": order.id},
-                at=service.now(),
-            )
+            _bare_review_event(conn, service, order.id, "o1")
 
     with pytest.raises(IntegrityError):
         service.store.write(body)
@@ -132,15 +140,7 @@ def test_a_rolled_back_append_leaves_a_stale_guess_that_costs_nothing(
         size = service.audit.size()
 
         def body(conn: Connection) -> None:
-            append_event(
-                conn,
-                kind=EventKind.ORDER_REVIEWED,
-                actor="o1",
-                subject=order.id,
-                payload={"order_id": order.id},
-                at=service.now(),
-                order_digest=order.digest,
-            )
+            _bare_review_event(conn, service, order.id, "o1", order.digest)
             raise RuntimeError("roll back")
 
         with pytest.raises(RuntimeError, match="roll back"):
@@ -161,15 +161,7 @@ def test_a_wrong_order_digest_never_reaches_an_entry(store_url: str, clock: Cloc
         order = launch(service)
         approve(service, order.id, "o1")  # the process remembers a head: the next one guesses
         seq = service.store.write(
-            lambda conn: append_event(
-                conn,
-                kind=EventKind.ORDER_REVIEWED,
-                actor="o2",
-                subject=order.id,
-                payload={"order_id": order.id},
-                at=service.now(),
-                order_digest="sha256:" + "0" * 64,
-            )
+            lambda conn: _bare_review_event(conn, service, order.id, "o2", "sha256:" + "0" * 64)
         )
         (entry,) = service.audit.entries(seq, seq + 1)
         assert json.loads(entry)["order_digest"] == order.digest

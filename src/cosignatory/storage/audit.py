@@ -208,16 +208,8 @@ def append_audit_entry(
         order_digest = digest if is_order else None
         if is_order and order_digest is None:
             raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
-        entry = event_entry_bytes(
-            seq=seq,
-            at=at,
-            kind=kind,
-            actor=actor,
-            subject=subject,
-            payload_json=payload,
-            order_digest=order_digest,
-        )
-        result = append_entry(frontier, entry)
+        event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+        result = _append(frontier, event, order_digest)
         if postgres:
             cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
         else:
@@ -232,6 +224,31 @@ def append_audit_entry(
                 {"size": result.frontier.size, "frontier": result.frontier.to_bytes()},
             )
     remember_frontier(conn, result.frontier)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Event:
+    """The fields of an event row that its audit entry carries (besides `seq`)."""
+
+    kind: EventKind
+    actor: str
+    subject: str
+    at: datetime
+    payload: str  # canonical JSON text, as stored
+
+
+def _append(frontier: Frontier, event: _Event, order_digest: str | None) -> AppendResult:
+    """The event's entry (at `seq = frontier.size`) appended to the tree `frontier`."""
+    entry = event_entry_bytes(
+        seq=frontier.size,
+        at=event.at,
+        kind=event.kind,
+        actor=event.actor,
+        subject=event.subject,
+        payload_json=event.payload,
+        order_digest=order_digest,
+    )
+    return append_entry(frontier, entry)
 
 
 def _pg_write_params(seq: int, order_digest: str | None, result: AppendResult) -> dict[str, Any]:
@@ -289,18 +306,9 @@ def plan_guessed_append(
     """The append of the event that would take `seq = guess.size`, if `guess` is the head."""
     if is_order_event(kind) != (order_digest is not None):
         raise RuntimeError(f"`{kind}` event with order digest `{order_digest!r}`")
-    seq = guess.size
-    entry = event_entry_bytes(
-        seq=seq,
-        at=at,
-        kind=kind,
-        actor=actor,
-        subject=subject,
-        payload_json=payload,
-        order_digest=order_digest,
-    )
-    result = append_entry(guess, entry)
-    params = _pg_write_params(seq, order_digest, result)
+    event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+    result = _append(guess, event, order_digest)
+    params = _pg_write_params(guess.size, order_digest, result)
     params["old_frontier"] = guess.to_bytes()
     return GuessedAppend(params=params, frontier=result.frontier)
 

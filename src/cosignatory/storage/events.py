@@ -50,10 +50,11 @@ class EventRecord:
     payload: str  # RFC 8785 canonical JSON text, exactly as stored
 
 
-# Both run on the driver's cursor (`DriverCursor`): every write transaction appends.
+# All run on the driver's cursor (`DriverCursor`): every write transaction appends.
 # The statement that takes the event log head also reads what the audit append needs (the
 # audit head and, for an order event, the order's digest), one statement fewer per event.
-_PG_APPEND = """
+# PostgreSQL: both appends start by taking the event log head and inserting the event.
+_PG_HEAD_AND_EVENT = """
     WITH head AS (
         UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
         RETURNING next_seq - 1 AS seq
@@ -61,7 +62,10 @@ _PG_APPEND = """
         INSERT INTO events (seq, kind, actor, subject, at, payload)
         SELECT head.seq, %(kind)s, %(actor)s, %(subject)s, %(at)s, %(payload)s FROM head
         RETURNING seq
-    ), audit AS (
+    )"""
+_PG_APPEND = (
+    _PG_HEAD_AND_EVENT  # noqa: S608 - constant SQL fragments, nothing from input
+    + """, audit AS (
         -- A no-op update, not a read: a read in this statement would see the snapshot
         -- taken before it waited for the event log head, so the previous appender's audit
         -- head (READ COMMITTED); an update locks the latest version and returns it. Its
@@ -73,20 +77,15 @@ _PG_APPEND = """
         (SELECT digest FROM orders WHERE id = %(order)s)
     FROM event, audit
 """
+)
 # PostgreSQL with a guessed audit head (`audit.plan_guessed_append`): the event and its
 # whole audit append in one statement. The audit writes hang off `audit`, which updates
 # the head only if its latest version (locked once the event log head is held, like
 # above) is exactly the guessed one and the order's digest is the one the entry carries;
 # `applied` says whether they happened.
-_PG_APPEND_GUESSED = """
-    WITH head AS (
-        UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
-        RETURNING next_seq - 1 AS seq
-    ), event AS (
-        INSERT INTO events (seq, kind, actor, subject, at, payload)
-        SELECT head.seq, %(kind)s, %(actor)s, %(subject)s, %(at)s, %(payload)s FROM head
-        RETURNING seq
-    ), audit AS (
+_PG_APPEND_GUESSED = (
+    _PG_HEAD_AND_EVENT  # noqa: S608 - constant SQL fragments, nothing from input
+    + """, audit AS (
         UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s FROM head
         WHERE audit_head.id = 1 AND head.seq = %(seq)s AND audit_head.size = %(seq)s
             AND audit_head.frontier = %(old_frontier)s
@@ -98,12 +97,14 @@ _PG_APPEND_GUESSED = """
         SELECT %(seq)s, CAST(%(order_digest)s AS text) FROM audit
     ), nodes AS (
         INSERT INTO audit_nodes (id, hash)
-        SELECT n.id, substring(CAST(%(hashes)s AS bytea) FROM CAST(n.i AS integer) * 32 - 31 FOR 32)
+        SELECT n.id, substring(CAST(%(hashes)s AS bytea) FROM CAST(n.i AS integer) * 32 - 31
+            FOR 32)
         FROM audit,
             unnest(string_to_array(%(ids)s, ',')::bigint[]) WITH ORDINALITY AS n(id, i)
     )
     SELECT event.seq, EXISTS (SELECT 1 FROM audit) AS applied FROM event
 """
+)
 _SQLITE_BUMP_HEAD = """
     UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
     RETURNING next_seq - 1,
