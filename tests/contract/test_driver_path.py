@@ -20,10 +20,16 @@ from cosignatory.storage import open_store
 from cosignatory.storage import orders as order_rows
 from cosignatory.storage.audit import read_head
 from cosignatory.storage.driver import pipeline
-from cosignatory.storage.events import append_event
+from cosignatory.storage.events import append_event, append_event_if
 from tests.conftest import Clock
 from tests.contract.audit_support import SIGNER, export, verify
-from tests.contract.support import approve, launch, refused, setup_squad
+from tests.contract.support import (
+    approve,
+    assert_log_consistent,
+    launch,
+    refused,
+    setup_squad,
+)
 
 
 def _bare_review_event(
@@ -171,3 +177,39 @@ def test_a_wrong_order_digest_never_reaches_an_entry(store_url: str, clock: Cloc
             assert read_head(conn).root() == root_from_entries([s.entry for s in stored])
     finally:
         service.store.close()
+
+
+def test_an_append_on_a_condition_writes_nothing_when_the_row_does_not_change(
+    service: Service, clock: Clock
+) -> None:
+    """A state move and its event go together: a move whose row is not in a source state
+    (here: claiming a pending order) appends no event and grows no tree."""
+    setup_squad(service)
+    order = launch(service)
+    size, events_before = service.audit.size(), len(service.events())
+
+    def claim_pending(conn: Connection) -> int | None:
+        move = order_rows.move_statement(
+            conn,
+            order.id,
+            OrderState.EXECUTING,
+            values={"claimed_by": "cmd", "claimed_at": clock(), "ticket_hash": "0" * 64},
+            guard=order_rows.Guard.WINDOW_OPEN,
+            now=clock(),
+        )
+        return append_event_if(
+            conn,
+            move,
+            kind=EventKind.ORDER_CLAIMED,
+            actor="cmd",
+            subject=order.id,
+            payload={"order_id": order.id},
+            at=clock(),
+            order_digest=order.digest,
+        )
+
+    assert service.store.write(claim_pending) is None
+    assert service.audit.size() == size and len(service.events()) == events_before
+    assert service.get_order(order.id).state is OrderState.PENDING
+    approve(service, order.id, "o1", "o2")  # and the next appends still fit the tree
+    assert_log_consistent(service)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["CompiledSQL", "DriverCursor", "compiled_sql", "pipeline"]
+__all__ = ["BoundSQL", "CompiledSQL", "DriverCursor", "compiled_sql", "pipeline"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +44,14 @@ class CompiledSQL:
         if self.names is None:
             return merged
         return tuple(merged[name] for name in self.names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoundSQL:
+    """A statement in the driver's SQL with its parameters in the driver's style."""
+
+    sql: str
+    params: Mapping[str, Any] | tuple[Any, ...]
 
 
 # Statements are module-level objects built once, so this cache stays small.
@@ -144,16 +152,20 @@ class DriverCursor:
         except self._error as e:
             raise self._wrap(sql, params, e) from e
 
-    def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any]:
-        """Run a statement that returns exactly one row; that row."""
+    def first(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """Run a statement; its first row, or None when it returns none."""
         cursor = self.execute(sql, params)
         try:  # in a pipeline, the statement's (and earlier ones') errors arrive here
-            row = cursor.fetchone()
+            return cast(Sequence[Any] | None, cursor.fetchone())
         except self._error as e:
             raise self._wrap(sql, params, e) from e
+
+    def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Run a statement that returns exactly one row; that row."""
+        row = self.first(sql, params)
         if row is None:
             raise RuntimeError(f"no row from `{' '.join(sql.split())}`")
-        return cast(Sequence[Any], row)
+        return row
 
     def all(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any]:
         """`run` a Core query; all its rows."""

@@ -9,6 +9,7 @@ to keep the head lock short and the lock order the same everywhere (no deadlocks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,13 +28,14 @@ from cosignatory.storage.audit import (
     recent_frontier,
     remember_frontier,
 )
-from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.driver import BoundSQL, DriverCursor
 from cosignatory.storage.tables import event_log_head, events
 from cosignatory.storage.types import sqlite_timestamp
 
 __all__ = [
     "EventRecord",
     "append_event",
+    "append_event_if",
     "event_count",
     "list_events",
     "seqs_by_subject",
@@ -53,19 +55,16 @@ class EventRecord:
 # All run on the driver's cursor (`DriverCursor`): every write transaction appends.
 # The statement that takes the event log head also reads what the audit append needs (the
 # audit head and, for an order event, the order's digest), one statement fewer per event.
-# PostgreSQL: both appends start by taking the event log head and inserting the event.
-_PG_HEAD_AND_EVENT = """
-    WITH head AS (
-        UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
-        RETURNING next_seq - 1 AS seq
-    ), event AS (
+# On PostgreSQL it is one statement, assembled by `_pg_append_sql` from these parts.
+_PG_EVENT = """
+    event AS (
         INSERT INTO events (seq, kind, actor, subject, at, payload)
         SELECT head.seq, %(kind)s, %(actor)s, %(subject)s, %(at)s, %(payload)s FROM head
         RETURNING seq
-    )"""
-_PG_APPEND = (
-    _PG_HEAD_AND_EVENT  # noqa: S608 - constant SQL fragments, nothing from input
-    + """, audit AS (
+    ), """
+# Then read the audit head for the append that follows.
+_PG_READ_AUDIT_HEAD = """
+    audit AS (
         -- A no-op update, not a read: a read in this statement would see the snapshot
         -- taken before it waited for the event log head, so the previous appender's audit
         -- head (READ COMMITTED); an update locks the latest version and returns it. Its
@@ -77,15 +76,12 @@ _PG_APPEND = (
         (SELECT digest FROM orders WHERE id = %(order)s)
     FROM event, audit
 """
-)
-# PostgreSQL with a guessed audit head (`audit.plan_guessed_append`): the event and its
-# whole audit append in one statement. The audit writes hang off `audit`, which updates
-# the head only if its latest version (locked once the event log head is held, like
-# above) is exactly the guessed one and the order's digest is the one the entry carries;
-# `applied` says whether they happened.
-_PG_APPEND_GUESSED = (
-    _PG_HEAD_AND_EVENT  # noqa: S608 - constant SQL fragments, nothing from input
-    + """, audit AS (
+# Or, on a guessed audit head (`audit.plan_guessed_append`), the whole audit append. Its
+# writes hang off `audit`, which updates the head only if its latest version (locked once
+# the event log head is held, as above) is exactly the guessed one and the order's digest
+# is the one the entry carries; `applied` says whether they happened.
+_PG_GUESSED_AUDIT_APPEND = """
+    audit AS (
         UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s FROM head
         WHERE audit_head.id = 1 AND head.seq = %(seq)s AND audit_head.size = %(seq)s
             AND audit_head.frontier = %(old_frontier)s
@@ -104,7 +100,23 @@ _PG_APPEND_GUESSED = (
     )
     SELECT event.seq, EXISTS (SELECT 1 FROM audit) AS applied FROM event
 """
-)
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_append_sql(condition: str | None, guessed: bool) -> str:
+    """The PostgreSQL append statement; with `condition` (an UPDATE of one row) the event
+    log head is taken, and so the event written, only when that row changes: no row
+    comes back otherwise. The SQL is ours and the condition's, nothing from input."""
+    guard = f"guard AS ({condition} RETURNING 1 AS moved), " if condition else ""
+    head = (
+        "head AS (UPDATE event_log_head SET next_seq = next_seq + 1"  # noqa: S608 - our SQL
+        + (" FROM guard" if condition else "")
+        + " WHERE id = 1 RETURNING next_seq - 1 AS seq), "
+    )
+    audit = _PG_GUESSED_AUDIT_APPEND if guessed else _PG_READ_AUDIT_HEAD
+    return "WITH " + guard + head + _PG_EVENT + audit
+
+
 _SQLITE_BUMP_HEAD = """
     UPDATE event_log_head SET next_seq = next_seq + 1 WHERE id = 1
     RETURNING next_seq - 1,
@@ -135,6 +147,59 @@ def append_event(
     its audit append go in one statement (the database checks it; a wrong one only costs
     the usual two).
     """
+    seq = _append(
+        conn,
+        None,
+        kind=kind,
+        actor=actor,
+        subject=subject,
+        payload=payload,
+        at=at,
+        order_digest=order_digest,
+    )
+    if seq is None:  # pragma: no cover - only a condition can stop an append
+        raise RuntimeError("the event log head did not move")
+    return seq
+
+
+def append_event_if(
+    conn: Connection,
+    condition: BoundSQL,
+    *,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+    order_digest: str | None = None,
+) -> int | None:
+    """Run `condition`, an UPDATE of at most one row (a state move,
+    `orders.move_statement`), and append the event only if it changed its row; the
+    event's `seq`, or None when the row did not change (nothing written). On PostgreSQL
+    both go in one statement."""
+    return _append(
+        conn,
+        condition,
+        kind=kind,
+        actor=actor,
+        subject=subject,
+        payload=payload,
+        at=at,
+        order_digest=order_digest,
+    )
+
+
+def _append(
+    conn: Connection,
+    condition: BoundSQL | None,
+    *,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+    order_digest: str | None,
+) -> int | None:
     if at.tzinfo is None:
         raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
     payload_json = canonical_text(dict(payload))
@@ -150,27 +215,44 @@ def append_event(
     postgres = conn.dialect.name == "postgresql"
     guess = recent_frontier(conn) if postgres and (order_digest is not None) == is_order else None
     with DriverCursor(conn) as cursor:
-        if guess is not None:
-            planned = plan_guessed_append(
-                guess,
-                kind=kind,
-                actor=actor,
-                subject=subject,
-                at=at,
-                payload=payload_json,
-                order_digest=order_digest,
-            )
-            values.update(planned.params, at=at, order=order)
-            seq, applied = cursor.one(_PG_APPEND_GUESSED, values)  # one round trip
-            if applied:
-                remember_frontier(conn, planned.frontier)
-                return int(seq)
-            head = None  # a stale guess wrote the event only: append its entry as usual
-        elif postgres:
+        if postgres:
             values["at"], values["order"] = at, order
-            seq, size, frontier, digest = cursor.one(_PG_APPEND, values)  # one round trip
-            head = AuditHead(size=int(size), frontier=bytes(frontier), order_digest=digest)
+            if guess is not None:
+                planned = plan_guessed_append(
+                    guess,
+                    kind=kind,
+                    actor=actor,
+                    subject=subject,
+                    at=at,
+                    payload=payload_json,
+                    order_digest=order_digest,
+                )
+                values.update(planned.params)
+            if condition is not None:
+                if not isinstance(condition.params, Mapping) or values.keys() & condition.params:
+                    raise RuntimeError("a condition's parameters must be named apart")
+                values.update(condition.params)
+            sql = _pg_append_sql(condition.sql if condition else None, guess is not None)
+            row = cursor.first(sql, values)  # one round trip
+            if row is None:
+                if condition is None:
+                    raise RuntimeError("the event log head did not move")
+                return None  # the condition's row did not change: nothing was written
+            if guess is not None:
+                seq, applied = row
+                if applied:
+                    remember_frontier(conn, planned.frontier)
+                    return int(seq)
+                head = None  # a stale guess wrote the event only: append its entry as usual
+            else:
+                seq, size, frontier, digest = row
+                head = AuditHead(size=int(size), frontier=bytes(frontier), order_digest=digest)
         else:
+            changed = condition is None or (
+                cursor.execute(condition.sql, condition.params).rowcount == 1
+            )
+            if not changed:
+                return None
             values["at"] = sqlite_timestamp(at)
             seq, size, frontier, digest = cursor.one(_SQLITE_BUMP_HEAD, {"order": order})
             cursor.execute(_SQLITE_INSERT_EVENT, {"seq": seq, **values})

@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.lifecycle import OrderState, sources_of
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.storage.driver import DriverCursor, pipeline
+from cosignatory.storage.driver import BoundSQL, DriverCursor, compiled_sql, pipeline
 from cosignatory.storage.tables import events, orders, policy_versions, reviews
 from cosignatory.storage.types import UTCDateTime, bind_timestamp, read_timestamp
 
@@ -55,6 +55,7 @@ __all__ = [
     "load_order",
     "lock_pending",
     "move_order",
+    "move_statement",
     "overdue_clause",
     "reviews_of_many",
     "state_clause",
@@ -310,7 +311,7 @@ def insert_order(
         return cursor.run(_INSERT_ORDER_IF_CURRENT, params).rowcount == 1
 
 
-def move_order(
+def move_statement(
     conn: Connection,
     order_id: str,
     target: OrderState,
@@ -319,12 +320,9 @@ def move_order(
     guard: Guard = Guard.NONE,
     now: datetime | None = None,
     ticket_hash: str | None = None,
-) -> bool:
-    """`UPDATE orders SET state = target … WHERE id = … AND state IN (sources of target)`.
-
-    True when the row moved; False when it was not in a state that may move to `target`
-    (or failed its `guard`). The caller turns False into a typed error.
-    """
+) -> BoundSQL:
+    """`UPDATE orders SET state = target … WHERE id = … AND state IN (sources of target)`
+    (and its `guard`), bound and ready for the driver; `move_order` runs it."""
     changes = {**(values or {}), "state": target.value}
     unknown = set(changes) - set(_COLUMNS)
     if unknown:
@@ -336,10 +334,28 @@ def move_order(
         params["b_now"] = now
     elif guard is Guard.TICKET:
         params["b_ticket_hash"] = ticket_hash
-    statement = _move_statement(target, guard)
+    compiled = compiled_sql(conn.dialect, _move_statement(target, guard), list(changes))
+    return BoundSQL(sql=compiled.sql, params=compiled.params(_bound(conn.dialect.name, params)))
+
+
+def move_order(
+    conn: Connection,
+    order_id: str,
+    target: OrderState,
+    *,
+    values: Mapping[str, Any] | None = None,
+    guard: Guard = Guard.NONE,
+    now: datetime | None = None,
+    ticket_hash: str | None = None,
+) -> bool:
+    """Run `move_statement`: True when the row moved; False when it was not in a state
+    that may move to `target` (or failed its `guard`). The caller turns False into a
+    typed error. (`events.append_event_if` runs it together with the move's event.)"""
+    move = move_statement(
+        conn, order_id, target, values=values, guard=guard, now=now, ticket_hash=ticket_hash
+    )
     with DriverCursor(conn) as cursor:
-        moved = cursor.run(statement, _bound(conn.dialect.name, params), column_keys=list(changes))
-        return moved.rowcount == 1
+        return cursor.execute(move.sql, move.params).rowcount == 1
 
 
 def update_order(
