@@ -1,4 +1,5 @@
-"""The event log: `append_event` is the single choke point every state change goes through.
+"""The event log: `append_event` is the single choke point every state change goes through
+(`append_event_if` is the same append made conditional on a state move changing its row).
 
 Sequence numbers are gapless from 0: the next one is taken from the one-row
 `event_log_head` with a conditional `UPDATE`, whose row lock (PostgreSQL) or the
