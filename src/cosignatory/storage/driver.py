@@ -98,12 +98,16 @@ def pipeline(conn: Connection) -> Iterator[None]:
         yield
         return
     error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    dbapi_conn = conn.connection.dbapi_connection
     try:
-        with conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+        with dbapi_conn.pipeline():  # type: ignore[union-attr]
             yield
     except error as e:  # the closing sync reports what failed after the last fetch
+        lost = conn.dialect.is_disconnect(cast(Any, e), dbapi_conn, None)
+        if lost:
+            conn.invalidate(e)  # as `DriverCursor` does, so `Store.write` retries it
         raise DBAPIError.instance(
-            "<pipeline>", {}, e, error, connection_invalidated=False, dialect=conn.dialect
+            "<pipeline>", {}, e, error, connection_invalidated=lost, dialect=conn.dialect
         ) from e
 
 

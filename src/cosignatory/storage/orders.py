@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -248,8 +249,9 @@ def load_order(
     """
     dialect = conn.dialect.name
     key = {"b_id": order_id}
-    with DriverCursor(conn) as cursor, pipeline(conn):
-        if for_update and dialect == "postgresql":
+    locking = for_update and dialect == "postgresql"
+    with DriverCursor(conn) as cursor, pipeline(conn) if locking else nullcontext():
+        if locking:
             # Sent with the read in one round trip; the read starts once the lock is held.
             # (No row to lock means no row to read: its result is not needed.)
             cursor.run(_LOCK_ORDER, key)
