@@ -19,7 +19,7 @@ from cosignatory.service import Outcome, Service
 from cosignatory.storage import open_store
 from cosignatory.storage import orders as order_rows
 from cosignatory.storage.audit import read_head
-from cosignatory.storage.driver import pipeline
+from cosignatory.storage.driver import DriverCursor, pipeline
 from cosignatory.storage.events import append_event, append_event_if
 from tests.conftest import Clock
 from tests.contract.audit_support import SIGNER, export, verify
@@ -90,10 +90,11 @@ def test_guards_with_literal_states_still_guard(service: Service, clock: Clock) 
     bind them, or nothing would ever expire (and a fresh order must not)."""
     setup_squad(service)
     order = launch(service)
-    with service.store.begin_write() as conn:
-        assert not order_rows.move_order(
+    with service.store.begin_write() as conn, DriverCursor(conn) as cursor:
+        move = order_rows.move_statement(
             conn, order.id, OrderState.EXPIRED, guard=order_rows.Guard.OVERDUE, now=clock()
         )
+        assert cursor.execute(move.sql, move.params).rowcount == 0
     clock.advance(days=30)
     assert service.expire_due() == [order.id]
     refused(

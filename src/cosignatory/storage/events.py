@@ -148,7 +148,7 @@ def append_event(
     its audit append go in one statement (the database checks it; a wrong one only costs
     the usual two).
     """
-    seq = _append(
+    seq = append_event_if(
         conn,
         None,
         kind=kind,
@@ -165,7 +165,7 @@ def append_event(
 
 def append_event_if(
     conn: Connection,
-    condition: BoundSQL,
+    condition: BoundSQL | None,
     *,
     kind: EventKind,
     actor: str,
@@ -174,33 +174,10 @@ def append_event_if(
     at: datetime,
     order_digest: str | None = None,
 ) -> int | None:
-    """Run `condition`, an UPDATE of at most one row (a state move,
-    `orders.move_statement`), and append the event only if it changed its row; the
-    event's `seq`, or None when the row did not change (nothing written). On PostgreSQL
-    both go in one statement."""
-    return _append(
-        conn,
-        condition,
-        kind=kind,
-        actor=actor,
-        subject=subject,
-        payload=payload,
-        at=at,
-        order_digest=order_digest,
-    )
-
-
-def _append(
-    conn: Connection,
-    condition: BoundSQL | None,
-    *,
-    kind: EventKind,
-    actor: str,
-    subject: str,
-    payload: Mapping[str, Any],
-    at: datetime,
-    order_digest: str | None,
-) -> int | None:
+    """`append_event`, made conditional: run `condition`, an UPDATE of at most one row (a
+    state move, `orders.move_statement`), and append the event only if it changed its
+    row; the event's `seq`, or None when the row did not change (nothing written). On
+    PostgreSQL both go in one statement."""
     if at.tzinfo is None:
         raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
     payload_json = canonical_text(dict(payload))

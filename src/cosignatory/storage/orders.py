@@ -55,7 +55,6 @@ __all__ = [
     "list_orders",
     "load_order",
     "lock_pending",
-    "move_order",
     "move_statement",
     "overdue_clause",
     "reviews_of_many",
@@ -324,7 +323,9 @@ def move_statement(
     ticket_hash: str | None = None,
 ) -> BoundSQL:
     """`UPDATE orders SET state = target … WHERE id = … AND state IN (sources of target)`
-    (and its `guard`), bound and ready for the driver; `move_order` runs it."""
+    (and its `guard`), bound and ready for the driver. `events.append_event_if` runs it
+    with the move's event: the row moves only from a source state, and the event is
+    written only if it moved (the caller turns "not moved" into a typed error)."""
     changes = {**(values or {}), "state": target.value}
     unknown = set(changes) - set(_COLUMNS)
     if unknown:
@@ -338,26 +339,6 @@ def move_statement(
         params["b_ticket_hash"] = ticket_hash
     compiled = compiled_sql(conn.dialect, _move_statement(target, guard), list(changes))
     return BoundSQL(sql=compiled.sql, params=compiled.params(_bound(conn.dialect.name, params)))
-
-
-def move_order(
-    conn: Connection,
-    order_id: str,
-    target: OrderState,
-    *,
-    values: Mapping[str, Any] | None = None,
-    guard: Guard = Guard.NONE,
-    now: datetime | None = None,
-    ticket_hash: str | None = None,
-) -> bool:
-    """Run `move_statement`: True when the row moved; False when it was not in a state
-    that may move to `target` (or failed its `guard`). The caller turns False into a
-    typed error. (`events.append_event_if` runs it together with the move's event.)"""
-    move = move_statement(
-        conn, order_id, target, values=values, guard=guard, now=now, ticket_hash=ticket_hash
-    )
-    with DriverCursor(conn) as cursor:
-        return cursor.execute(move.sql, move.params).rowcount == 1
 
 
 def update_order(
