@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from cosignatory.core.audit import leaf_hash, root_from_entries
 from cosignatory.core.canonical import canonical_json
 from cosignatory.core.errors import CosignatoryError, ErrorCode
 from cosignatory.core.events import EventKind, replay_order_states
@@ -16,6 +17,7 @@ from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.orders import order_digest_of
 from cosignatory.core.policy import policy_digest
 from cosignatory.service import EventView, OrderView, Outcome, ReviewDecision, Service
+from cosignatory.storage.audit import iter_entries, read_head
 from cosignatory.storage.tables import orders
 from tests.contract.policies import SQUAD
 
@@ -86,10 +88,17 @@ def assert_log_consistent(service: Service) -> list[EventView]:
 
     gapless `seq` from 0; payloads stored as RFC 8785 canonical JSON; every order's
     state replayed from its events equals the stored state; proposal payloads recompute
-    the order digest; published policies recompute their digest from the YAML.
+    the order digest; published policies recompute their digest from the YAML; the audit
+    tree holds one leaf per event, each the hash of the entry rebuilt from its event row,
+    and its head's root is the root of those leaves.
     """
     events = all_events(service)
     assert [e.seq for e in events] == list(range(len(events)))
+    stored = service.store.read(lambda conn: list(iter_entries(conn, 0, len(events))))
+    assert service.audit.size() == len(stored) == len(events)
+    assert all(s.leaf_hash == leaf_hash(s.entry) for s in stored)
+    with service.store.begin_read() as conn:
+        assert read_head(conn).root() == root_from_entries([s.entry for s in stored])
     for e in events:
         assert canonical_json(json.loads(e.payload_json)).decode() == e.payload_json
         if e.kind is EventKind.ORDER_PROPOSED:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -30,29 +31,50 @@ def digest(value: Any) -> str:
 
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_OR_ASTRAL = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
 
 
 def _plain(value: Any) -> bool:
-    """True when `json.dumps` writes exactly the RFC 8785 form of `value`: objects with
-    printable-ASCII keys, lists, printable-ASCII strings, safe integers, booleans, null.
-    (Code-point key order is UTF-16 order for ASCII; the escapes of `"` and `\\` agree.)"""
-    if value is None or value is True or value is False:
-        return True
-    kind = type(value)
-    if kind is str:
-        return bool(value.isascii() and value.isprintable())
-    if kind is int:
-        return bool(-_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER)
-    if kind is dict:
-        return all(type(k) is str and _plain(k) and _plain(v) for k, v in value.items())
-    if kind is list:
-        return all(_plain(v) for v in value)
-    return False
+    """True when `json.dumps` writes exactly the RFC 8785 form of `value`: objects, lists,
+    strings, safe integers, booleans and null, where no string holds a lone surrogate and
+    no key a character beyond the BMP.
+
+    Why that suffices: both escape exactly `"`, `\\` and U+0000..U+001F, the same way
+    (`\\n`, `\\u001f`, lowercase hex), and write every other character as itself; code-point
+    key order (Python's) equals UTF-16 code-unit order (RFC 8785's) while every key is in
+    the BMP; integers within ±(2**53 - 1) are written alike. Floats, huge integers, other
+    types and the strings above go to the reference. Iterative: no call per value."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATE.search(item):
+                return False
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+                if not key.isascii() and _SURROGATE_OR_ASTRAL.search(key):
+                    return False
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif kind is int:
+            if not -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
 
 
 def canonical_text(value: Any) -> str:
-    """RFC 8785 canonical JSON as text; `json.dumps` (C) when it provably gives the same
-    bytes, else the `rfc8785` package (pure Python, slower, and the reference)."""
+    """RFC 8785 canonical JSON as text; `json` (C) when it provably gives the same bytes
+    (`_plain`), else the `rfc8785` package (pure Python, slower, and the reference)."""
     if _plain(value):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return _dumps(value)
     return canonical_json(value).decode("utf-8")

@@ -32,6 +32,7 @@ from cosignatory.service.checks import MAX_PARAMS_BYTES
 from cosignatory.service.policy_cache import PolicyCache
 from cosignatory.service.views import OrderView, Outcome
 from cosignatory.storage import orders as order_rows
+from cosignatory.storage.driver import pipeline
 from cosignatory.storage.events import append_event
 from cosignatory.storage.orders import Guard, OrderRecord, ReviewRecord
 
@@ -219,6 +220,7 @@ def _propose_on(
             "requirements": [{"role": r.role, "count": r.count} for r in decision.requirements],
         },
         at=now,
+        order_digest=digest,
     )
     record = transitions.settle(
         conn,
@@ -290,25 +292,27 @@ def review(
                 "so an approval would not count; deny to veto, or leave it",
                 code=ErrorCode.NOT_ELIGIBLE,
             )
-    order_rows.insert_review(conn, new)
     seat = next((s.role for s in after.seats if reviewer in s.filled_by), None)
     counted = next((c.counted for c in after.reviews if c.reviewer == reviewer), False)
-    seq = append_event(
-        conn,
-        kind=EventKind.ORDER_REVIEWED,
-        actor=reviewer,
-        subject=order_id,
-        payload={
-            "order_id": order_id,
-            "reviewer": reviewer,
-            "decision": decision.value,
-            "comment": comment,
-            "at": format_timestamp(now),
-            "seat": seat,
-            "counted": counted,
-        },
-        at=now,
-    )
+    with pipeline(conn):  # PostgreSQL: the review row goes out with its event's append
+        order_rows.insert_review(conn, new)
+        seq = append_event(
+            conn,
+            kind=EventKind.ORDER_REVIEWED,
+            actor=reviewer,
+            subject=order_id,
+            payload={
+                "order_id": order_id,
+                "reviewer": reviewer,
+                "decision": decision.value,
+                "comment": comment,
+                "at": format_timestamp(now),
+                "seat": seat,
+                "counted": counted,
+            },
+            at=now,
+            order_digest=record.digest,
+        )
     record = transitions.settle(
         conn,
         dataclasses.replace(record, event_seqs=(*record.event_seqs, seq)),

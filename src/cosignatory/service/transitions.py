@@ -19,7 +19,7 @@ from cosignatory.core.lifecycle import OrderState
 from cosignatory.core.orders import format_timestamp
 from cosignatory.core.policy import Decision, DecisionStatus
 from cosignatory.storage import orders as order_rows
-from cosignatory.storage.events import append_event
+from cosignatory.storage.events import append_event_if
 from cosignatory.storage.orders import Guard, OrderRecord
 
 __all__ = ["SYSTEM_EXPIRY", "cancel", "expire", "move", "settle"]
@@ -42,19 +42,23 @@ def move(
     """Move `record` to `target` if its row is still in a source state (and passes `guard`),
     and log the move; returns the record as moved, or None when the row did not move."""
     changes = dict(values or {})
-    moved = order_rows.move_order(
+    move = order_rows.move_statement(
         conn, record.id, target, values=changes, guard=guard, now=now, ticket_hash=ticket_hash
     )
-    if not moved:
-        return None
-    seq = append_event(
+    # The conditional write and its event, together (one statement on PostgreSQL): the
+    # event is appended only if the row moved.
+    seq = append_event_if(
         conn,
+        move,
         kind=event_for_state(target),
         actor=actor,
         subject=record.id,
         payload={"order_id": record.id, "from_state": record.state.value, **payload},
         at=now,
+        order_digest=record.digest,  # we hold its row: lets PostgreSQL append in one trip
     )
+    if seq is None:
+        return None
     return dataclasses.replace(
         record, state=target, **changes, event_seqs=(*record.event_seqs, seq)
     )

@@ -9,8 +9,9 @@
 `append_audit_entry` is called by `events.append_event` right after it wrote the event,
 under the event log head's lock, so audit appends are serialized exactly like events and
 `audit_head.size` always equals the next `seq`. It costs one read (the head and, for an
-order event, the order's digest) and three writes (one statement on PostgreSQL), whatever
-the size of the log, all on the driver's cursor (`storage.driver`).
+order event, the order's digest; `append_event` folds it into the statement that takes
+the event log head) and three writes (one statement on PostgreSQL), whatever the size of
+the log, all on the driver's cursor (`storage.driver`).
 
 An entry's bytes are never stored: `entry_bytes` rebuilds them from the event row and
 `audit_entries.order_digest`; the stored leaf hash is what the tree was built from, so
@@ -19,6 +20,8 @@ an event row edited behind the log's back no longer matches its leaf.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,9 +40,15 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from cosignatory.core.audit import Frontier, TreeError, append_entry, subtree_addresses
+from cosignatory.core.audit import (
+    AppendResult,
+    Frontier,
+    TreeError,
+    append_entry,
+    subtree_addresses,
+)
 from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
 from cosignatory.core.events import EventKind
 from cosignatory.storage.driver import DriverCursor
@@ -47,7 +56,9 @@ from cosignatory.storage.tables import DIGEST, SEQ, events, metadata
 from cosignatory.storage.types import UTCDateTime
 
 __all__ = [
+    "AuditHead",
     "CheckpointRecord",
+    "GuessedAppend",
     "StoredEntry",
     "StoredHashReader",
     "append_audit_entry",
@@ -61,8 +72,11 @@ __all__ = [
     "latest_checkpoint",
     "lock_head",
     "node_id",
+    "plan_guessed_append",
     "read_entries",
     "read_head",
+    "recent_frontier",
+    "remember_frontier",
 ]
 
 HASH = 32
@@ -129,7 +143,8 @@ _PG_WRITE = """
         INSERT INTO audit_entries (seq, order_digest) VALUES (%(seq)s, %(order_digest)s)
     ), nodes AS (
         INSERT INTO audit_nodes (id, hash)
-        SELECT * FROM unnest(CAST(%(ids)s AS bigint[]), CAST(%(hashes)s AS bytea[]))
+        SELECT n.id, substring(CAST(%(hashes)s AS bytea) FROM CAST(n.i AS integer) * 32 - 31 FOR 32)
+        FROM unnest(string_to_array(%(ids)s, ',')::bigint[]) WITH ORDINALITY AS n(id, i)
     )
     UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s WHERE id = 1
 """
@@ -150,6 +165,16 @@ def lock_head(conn: Connection) -> Frontier:
     return Frontier.from_bytes(size=int(row.size), data=bytes(row.frontier))
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditHead:
+    """What an append reads first, under the event log head's lock: the tree's size and
+    frontier (`audit_head`) and, for an order event, the order's digest now."""
+
+    size: int
+    frontier: bytes
+    order_digest: str | None
+
+
 def append_audit_entry(
     conn: Connection,
     *,
@@ -159,15 +184,23 @@ def append_audit_entry(
     subject: str,
     at: datetime,
     payload: str,
+    head: AuditHead | None = None,
 ) -> None:
-    """Append the entry of the event just written at `seq` to the tree (same transaction)."""
+    """Append the entry of the event just written at `seq` to the tree (same transaction).
+
+    `head` is what the caller read in the statement that took the event log head
+    (`events.append_event` does); without it the head is read here.
+    """
     is_order = is_order_event(kind)
     postgres = conn.dialect.name == "postgresql"
     with DriverCursor(conn) as cursor:
-        size, data, digest = cursor.one(
-            _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
-        )
-        frontier = Frontier.from_bytes(size=int(size), data=bytes(data))
+        if head is None:
+            size, data, digest = cursor.one(
+                _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
+            )
+            head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
+        frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
+        digest = head.order_digest
         if frontier.size != seq:
             raise RuntimeError(
                 f"audit log holds {frontier.size} entries but event {seq} was written"
@@ -175,36 +208,109 @@ def append_audit_entry(
         order_digest = digest if is_order else None
         if is_order and order_digest is None:
             raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
-        entry = event_entry_bytes(
-            seq=seq,
-            at=at,
-            kind=kind,
-            actor=actor,
-            subject=subject,
-            payload_json=payload,
-            order_digest=order_digest,
-        )
-        result = append_entry(frontier, entry)
-        ids = [node_id(n.level, n.index) for n in result.nodes]
-        head = {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
+        event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+        result = _append(frontier, event, order_digest)
         if postgres:
-            cursor.execute(
-                _PG_WRITE,
-                {
-                    "seq": seq,
-                    "order_digest": order_digest,
-                    "ids": ids,
-                    "hashes": [n.hash for n in result.nodes],
-                    **head,
-                },
+            cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
+        else:
+            ids = [node_id(n.level, n.index) for n in result.nodes]
+            cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+            cursor.executemany(
+                _SQLITE_INSERT_NODE,
+                [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
             )
-            return
-        cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
-        cursor.executemany(
-            _SQLITE_INSERT_NODE,
-            [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
-        )
-        cursor.execute(_SQLITE_UPDATE_HEAD, head)
+            cursor.execute(
+                _SQLITE_UPDATE_HEAD,
+                {"size": result.frontier.size, "frontier": result.frontier.to_bytes()},
+            )
+    remember_frontier(conn, result.frontier)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Event:
+    """The fields of an event row that its audit entry carries (besides `seq`)."""
+
+    kind: EventKind
+    actor: str
+    subject: str
+    at: datetime
+    payload: str  # canonical JSON text, as stored
+
+
+def _append(frontier: Frontier, event: _Event, order_digest: str | None) -> AppendResult:
+    """The event's entry (at `seq = frontier.size`) appended to the tree `frontier`."""
+    entry = event_entry_bytes(
+        seq=frontier.size,
+        at=event.at,
+        kind=event.kind,
+        actor=event.actor,
+        subject=event.subject,
+        payload_json=event.payload,
+        order_digest=order_digest,
+    )
+    return append_entry(frontier, entry)
+
+
+def _pg_write_params(seq: int, order_digest: str | None, result: AppendResult) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "order_digest": order_digest,
+        # The nodes as one text and one bytea: the driver dumps those far faster than lists.
+        "ids": ",".join(str(node_id(n.level, n.index)) for n in result.nodes),
+        "hashes": b"".join(n.hash for n in result.nodes),
+        "size": result.frontier.size,
+        "frontier": result.frontier.to_bytes(),
+    }
+
+
+# --- appending on a guessed head (PostgreSQL) -------------------------------------------
+
+# The frontier each engine's last append in this process left, committed or not. On
+# PostgreSQL `events.append_event` builds the next entry on it and sends the event and
+# the whole audit append as one statement, whose writes to the audit tables apply only if
+# the head still holds exactly that frontier (checked on the locked, latest row version);
+# otherwise (another process appended, a transaction rolled back) it appends as usual.
+_recent: weakref.WeakKeyDictionary[Engine, Frontier] = weakref.WeakKeyDictionary()
+_recent_lock = threading.Lock()
+
+
+def recent_frontier(conn: Connection) -> Frontier | None:
+    with _recent_lock:
+        return _recent.get(conn.engine)
+
+
+def remember_frontier(conn: Connection, frontier: Frontier) -> None:
+    with _recent_lock:
+        _recent[conn.engine] = frontier
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GuessedAppend:
+    """An audit append planned on a guessed head: the statement parameters that write it
+    (`_PG_WRITE`'s, plus the head it assumes) and the frontier it leaves."""
+
+    params: dict[str, Any]
+    frontier: Frontier
+
+
+def plan_guessed_append(
+    guess: Frontier,
+    *,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    at: datetime,
+    payload: str,
+    order_digest: str | None,
+) -> GuessedAppend:
+    """The append of the event that would take `seq = guess.size`, if `guess` is the head."""
+    if is_order_event(kind) != (order_digest is not None):
+        raise RuntimeError(f"`{kind}` event with order digest `{order_digest!r}`")
+    event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+    result = _append(guess, event, order_digest)
+    params = _pg_write_params(guess.size, order_digest, result)
+    params["old_frontier"] = guess.to_bytes()
+    return GuessedAppend(params=params, frontier=result.frontier)
 
 
 # --- reading ----------------------------------------------------------------------------

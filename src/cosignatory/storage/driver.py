@@ -6,22 +6,109 @@ the database takes to run it. `DriverCursor` hands the statement to the DBAPI cu
 the same connection, inside the caller's transaction, and wraps driver errors in
 SQLAlchemy's `DBAPIError` tree so `Store.write` sees (and retries) them as before.
 
-Only for fixed, hand-written SQL in the dialect's own parameter style (`:name` for
-pysqlite, `%(name)s` for psycopg): no compilation, no type processors, so callers bind
-driver-ready values (SQLite timestamps through `types.sqlite_timestamp`).
+`execute` takes fixed, hand-written SQL in the dialect's own parameter style (`:name`
+for pysqlite, `%(name)s` for psycopg); `run` takes a SQLAlchemy Core statement, compiled
+once per dialect and remembered (the SQL stays declared in one place). Neither applies
+type processors, so callers bind driver-ready values (`types.bind_timestamp`) and convert
+what they read (`types.read_timestamp`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["DriverCursor"]
+__all__ = ["BoundSQL", "CompiledSQL", "DriverCursor", "compiled_sql", "pipeline"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompiledSQL:
+    """A Core statement as one dialect's driver takes it."""
+
+    sql: str
+    names: tuple[str, ...] | None  # parameter order when the style is positional (`?`)
+    literals: Mapping[str, Any]  # values the statement carries itself (`state = 'pending'`)
+
+    def params(self, given: Mapping[str, Any]) -> Mapping[str, Any] | tuple[Any, ...]:
+        merged = {**self.literals, **given} if self.literals else given
+        if self.names is None:
+            return merged
+        return tuple(merged[name] for name in self.names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoundSQL:
+    """A statement in the driver's SQL with its parameters in the driver's style."""
+
+    sql: str
+    params: Mapping[str, Any] | tuple[Any, ...]
+
+
+# Statements are module-level objects built once, so this cache stays small.
+_compiled: dict[tuple[str, ClauseElement, tuple[str, ...]], CompiledSQL] = {}
+_compiled_lock = threading.Lock()
+
+
+def compiled_sql(
+    dialect: Dialect, statement: ClauseElement, column_keys: Sequence[str] = ()
+) -> CompiledSQL:
+    """`statement` compiled for `dialect`, remembered. `column_keys` names the SET / VALUES
+    columns of an UPDATE or INSERT given at execution time, as SQLAlchemy's own `execute`
+    does."""
+    key = (dialect.name, statement, tuple(column_keys))
+    found = _compiled.get(key)
+    if found is None:
+        compiled = cast(
+            SQLCompiler,  # what every Core statement compiles to
+            statement.compile(dialect=dialect, column_keys=list(column_keys) or None),
+        )
+        literals = {
+            name: bind.value
+            for name, bind in ((compiled.bind_names[b], b) for b in compiled.binds.values())
+            if not bind.required and bind.value is not None and bind.callable is None
+        }
+        found = CompiledSQL(
+            sql=str(compiled),
+            names=tuple(compiled.positiontup or ()) if compiled.positional else None,
+            literals=literals,
+        )
+        with _compiled_lock:
+            _compiled[key] = found
+    return found
+
+
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: statements on the driver's cursor inside go out together (psycopg's
+    pipeline mode), so a run of them costs one round trip until a result is needed; the
+    server still runs them one after another, each with its own READ COMMITTED snapshot.
+    Elsewhere a no-op. Only driver statements belong inside: SQLAlchemy's `execute`
+    reads a result as soon as it has sent its statement, which a pipeline defers."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    dbapi_conn = conn.connection.dbapi_connection
+    try:
+        with dbapi_conn.pipeline():  # type: ignore[union-attr]
+            yield
+    except error as e:  # the closing sync reports what failed after the last fetch
+        lost = conn.dialect.is_disconnect(cast(Any, e), dbapi_conn, None)
+        if lost:
+            conn.invalidate(e)  # as `DriverCursor` does, so `Store.write` retries it
+        raise DBAPIError.instance(
+            "<pipeline>", {}, e, error, connection_invalidated=lost, dialect=conn.dialect
+        ) from e
 
 
 class DriverCursor:
@@ -45,7 +132,18 @@ class DriverCursor:
     ) -> None:
         self._cursor.close()
 
-    def execute(self, sql: str, params: Mapping[str, Any]) -> DBAPICursor:
+    def run(
+        self,
+        statement: ClauseElement,
+        params: Mapping[str, Any],
+        *,
+        column_keys: Sequence[str] = (),
+    ) -> DBAPICursor:
+        """Execute a Core `statement` (compiled once per dialect) with driver-ready `params`."""
+        compiled = compiled_sql(self._conn.dialect, statement, column_keys)
+        return self.execute(compiled.sql, compiled.params(params))
+
+    def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> DBAPICursor:
         try:
             self._cursor.execute(sql, params)
         except self._error as e:
@@ -58,12 +156,28 @@ class DriverCursor:
         except self._error as e:
             raise self._wrap(sql, params, e) from e
 
+    def first(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """Run a statement; its first row, or None when it returns none."""
+        cursor = self.execute(sql, params)
+        try:  # in a pipeline, the statement's (and earlier ones') errors arrive here
+            return cast(Sequence[Any] | None, cursor.fetchone())
+        except self._error as e:
+            raise self._wrap(sql, params, e) from e
+
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any]:
         """Run a statement that returns exactly one row; that row."""
-        row = self.execute(sql, params).fetchone()
+        row = self.first(sql, params)
         if row is None:
             raise RuntimeError(f"no row from `{' '.join(sql.split())}`")
-        return cast(Sequence[Any], row)
+        return row
+
+    def all(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any]:
+        """`run` a Core query; all its rows."""
+        cursor = self.run(statement, params)
+        try:
+            return cursor.fetchall()
+        except self._error as e:
+            raise self._wrap(str(statement), params, e) from e
 
     def _wrap(self, sql: str, params: Any, error: Exception) -> StatementError:
         dialect = self._conn.dialect

@@ -1,16 +1,17 @@
 """Orders and reviews: rows in, frozen records out; every state move is a conditional write.
 
-Statements on the hot path are built once at import with bind parameters, so each use
-case pays for executing SQL, not for constructing it (SQLAlchemy caches their compiled
-form by object).
+Statements on the hot path are built once at import with bind parameters; those every
+write use case runs (load, insert, move) are compiled once per dialect and run on the
+driver's cursor (`storage.driver`), so a use case pays for executing SQL, not for
+constructing it or for SQLAlchemy's per-statement result machinery.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -39,7 +40,9 @@ from sqlalchemy.sql.elements import BindParameter
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.lifecycle import OrderState, sources_of
 from cosignatory.core.policy import ReviewDecision
+from cosignatory.storage.driver import BoundSQL, DriverCursor, compiled_sql, pipeline
 from cosignatory.storage.tables import events, orders, policy_versions, reviews
+from cosignatory.storage.types import UTCDateTime, bind_timestamp, read_timestamp
 
 __all__ = [
     "Guard",
@@ -52,7 +55,7 @@ __all__ = [
     "list_orders",
     "load_order",
     "lock_pending",
-    "move_order",
+    "move_statement",
     "overdue_clause",
     "reviews_of_many",
     "state_clause",
@@ -212,6 +215,25 @@ def _order(row: Any) -> OrderRecord:
     return OrderRecord(**values)
 
 
+# The hot path (every write use case loads, and most move, one order) runs on the
+# driver's cursor: these positions let a raw row become a record without SQLAlchemy.
+_TIMESTAMPS = tuple(i for i, c in enumerate(orders.c) if isinstance(c.type, UTCDateTime))
+_PARAMS_AT = _COLUMNS.index("params")
+_STATE_AT = _COLUMNS.index("state")
+_REVIEW_COLUMNS = ("order_id", "reviewer", "decision", "comment", "at")
+
+
+def _driver_order(
+    row: Sequence[Any], read: Callable[[Any], datetime | None], event_seqs: tuple[int, ...]
+) -> OrderRecord:
+    values = list(row[: len(_COLUMNS)])
+    for i in _TIMESTAMPS:
+        values[i] = read(values[i])
+    values[_PARAMS_AT] = json.loads(values[_PARAMS_AT])
+    values[_STATE_AT] = OrderState(values[_STATE_AT])
+    return OrderRecord(**dict(zip(_COLUMNS, values, strict=True)), event_seqs=event_seqs)
+
+
 def load_order(
     conn: Connection, order_id: str, *, for_update: bool = False
 ) -> tuple[OrderRecord, list[ReviewRecord]] | None:
@@ -220,31 +242,49 @@ def load_order(
     With `for_update` on PostgreSQL the row lock is taken by a statement of its own
     *before* the read: under READ COMMITTED each statement sees the commits made before
     it started, so reading in the locking statement itself could miss a review that the
-    previous lock holder committed while we waited. (SQLite's BEGIN IMMEDIATE already
-    holds the write lock when the transaction starts.)
+    previous lock holder committed while we waited. Both go out in one pipeline (one
+    round trip). (SQLite's BEGIN IMMEDIATE already holds the write lock when the
+    transaction starts.)
     """
-    locking = for_update and conn.dialect.name == "postgresql"
-    if locking and conn.execute(_LOCK_ORDER, {"b_id": order_id}).first() is None:
-        return None
-    rows = conn.execute(_LOAD_ORDER[conn.dialect.name], {"b_id": order_id}).all()
+    dialect = conn.dialect.name
+    key = {"b_id": order_id}
+    locking = for_update and dialect == "postgresql"
+    with DriverCursor(conn) as cursor, pipeline(conn) if locking else nullcontext():
+        if locking:
+            # Sent with the read in one round trip; the read starts once the lock is held.
+            # (No row to lock means no row to read: its result is not needed.)
+            cursor.run(_LOCK_ORDER, key)
+        rows = cursor.all(_LOAD_ORDER[dialect], key)
     if not rows:
         return None
-    record = _order(rows[0])
-    if rows[0].o_event_seqs:
-        seqs = tuple(sorted(int(seq) for seq in rows[0].o_event_seqs.split(",")))
-        record = dataclasses.replace(record, event_seqs=seqs)
+    first = rows[0]
+    seqs_text = first[len(_COLUMNS)]
+    seqs = tuple(sorted(int(seq) for seq in seqs_text.split(","))) if seqs_text else ()
+    read = read_timestamp(dialect)
     found = [
         ReviewRecord(
             order_id=order_id,
-            reviewer=row.r_reviewer,
-            decision=ReviewDecision(row.r_decision),
-            comment=row.r_comment,
-            at=row.r_at,
+            reviewer=reviewer,
+            decision=ReviewDecision(decision),
+            comment=comment,
+            at=_required(read(at)),
         )
-        for row in rows
-        if row.r_reviewer is not None
+        for reviewer, decision, comment, at in (row[len(_COLUMNS) + 1 :] for row in rows)
+        if reviewer is not None
     ]
-    return record, found
+    return _driver_order(first, read, seqs), found
+
+
+def _required(value: datetime | None) -> datetime:
+    if value is None:
+        raise RuntimeError("a NOT NULL timestamp column read as NULL")
+    return value
+
+
+def _bound(dialect: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` ready for the driver: timestamps as `UTCDateTime` binds them."""
+    bind = bind_timestamp(dialect)
+    return {k: bind(v) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 def insert_order(
@@ -262,14 +302,17 @@ def insert_order(
         params_json if params_json is not None else canonical_text(dict(record.params))
     )
     values["state"] = record.state.value
-    if not if_policy_current:
-        conn.execute(_INSERT_ORDER, values)
-        return True
-    values["p_version"], values["p_digest"] = record.policy_version, record.policy_digest
-    return conn.execute(_INSERT_ORDER_IF_CURRENT, values).rowcount == 1
+    if if_policy_current:
+        values["p_version"], values["p_digest"] = record.policy_version, record.policy_digest
+    params = _bound(conn.dialect.name, values)
+    with DriverCursor(conn) as cursor:
+        if not if_policy_current:
+            cursor.run(_INSERT_ORDER, params, column_keys=_COLUMNS)
+            return True
+        return cursor.run(_INSERT_ORDER_IF_CURRENT, params).rowcount == 1
 
 
-def move_order(
+def move_statement(
     conn: Connection,
     order_id: str,
     target: OrderState,
@@ -278,21 +321,24 @@ def move_order(
     guard: Guard = Guard.NONE,
     now: datetime | None = None,
     ticket_hash: str | None = None,
-) -> bool:
-    """`UPDATE orders SET state = target … WHERE id = … AND state IN (sources of target)`.
-
-    True when the row moved; False when it was not in a state that may move to `target`
-    (or failed its `guard`). The caller turns False into a typed error.
-    """
-    params: dict[str, Any] = {**(values or {}), "state": target.value, "b_id": order_id}
+) -> BoundSQL:
+    """`UPDATE orders SET state = target … WHERE id = … AND state IN (sources of target)`
+    (and its `guard`), bound and ready for the driver. `events.append_event_if` runs it
+    with the move's event: the row moves only from a source state, and the event is
+    written only if it moved (the caller turns "not moved" into a typed error)."""
+    changes = {**(values or {}), "state": target.value}
+    unknown = set(changes) - set(_COLUMNS)
+    if unknown:
+        raise RuntimeError(f"not columns of `orders`: {sorted(unknown)}")
+    params: dict[str, Any] = {**changes, "b_id": order_id}
     if guard in (Guard.BEFORE_TTL, Guard.WINDOW_OPEN, Guard.OVERDUE):
         if now is None:
             raise RuntimeError(f"guard `{guard}` needs `now`")
         params["b_now"] = now
     elif guard is Guard.TICKET:
         params["b_ticket_hash"] = ticket_hash
-    result = conn.execute(_move_statement(target, guard), params)
-    return result.rowcount == 1
+    compiled = compiled_sql(conn.dialect, _move_statement(target, guard), list(changes))
+    return BoundSQL(sql=compiled.sql, params=compiled.params(_bound(conn.dialect.name, params)))
 
 
 def update_order(
@@ -305,16 +351,15 @@ def update_order(
 
 
 def insert_review(conn: Connection, review: ReviewRecord) -> None:
-    conn.execute(
-        _INSERT_REVIEW,
-        {
-            "order_id": review.order_id,
-            "reviewer": review.reviewer,
-            "decision": review.decision.value,
-            "comment": review.comment,
-            "at": review.at,
-        },
-    )
+    values = {
+        "order_id": review.order_id,
+        "reviewer": review.reviewer,
+        "decision": review.decision.value,
+        "comment": review.comment,
+        "at": review.at,
+    }
+    with DriverCursor(conn) as cursor:
+        cursor.run(_INSERT_REVIEW, _bound(conn.dialect.name, values), column_keys=_REVIEW_COLUMNS)
 
 
 def _review(row: Any) -> ReviewRecord:

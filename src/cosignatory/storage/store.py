@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cosignatory.core.errors import InputError
+from cosignatory.storage.driver import DriverCursor
 from cosignatory.storage.engine import is_memory_sqlite, make_engine, normalize_url
 from cosignatory.storage.migrate import ensure_current, upgrade
 
@@ -70,8 +71,10 @@ class Store:
         with self._serial or nullcontext(), self.engine.connect() as conn, conn.begin():
             if self.dialect == "sqlite":
                 # SQLAlchemy's begin is bookkeeping here (pysqlite's implicit transactions
-                # are off); this is the real one. Its COMMIT is pysqlite's `commit()`.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                # are off); this is the real one, on the driver's cursor (every write runs
+                # it). Its COMMIT is pysqlite's `commit()`.
+                with DriverCursor(conn) as cursor:
+                    cursor.execute("BEGIN IMMEDIATE", ())
             yield conn
 
     @contextmanager

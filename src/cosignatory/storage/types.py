@@ -26,10 +26,30 @@ def _sqlite_result(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
 
 
-__all__ = ["UTCDateTime", "sqlite_timestamp"]
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+__all__ = ["UTCDateTime", "bind_timestamp", "read_timestamp", "sqlite_timestamp"]
 
 # What `UTCDateTime` binds on SQLite, for statements run on the driver's cursor.
 sqlite_timestamp = _sqlite_bind
+
+
+def bind_timestamp(dialect: str) -> Callable[[datetime | None], Any]:
+    """What `UTCDateTime` binds on `dialect`, for statements run on the driver's cursor."""
+    return _sqlite_bind if dialect == "sqlite" else _aware
+
+
+def read_timestamp(dialect: str) -> Callable[[Any], datetime | None]:
+    """What `UTCDateTime` reads on `dialect`: the driver's value as an aware UTC datetime."""
+    return _sqlite_result if dialect == "sqlite" else _utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -47,6 +47,7 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 _MAX_SAFE_INT = 2**53 - 1
 # `json` with sorted keys and compact separators writes RFC 8785 bytes for every value
 # without floats, unsafe integers or keys outside the BMP (whose JCS order differs).
+_string = json.encoder.encode_basestring  # `"…"` with RFC 8785's escapes (see above)
 _fast_dumps = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 ).encode
@@ -208,16 +209,21 @@ def event_entry_bytes(
 ) -> bytes:
     """`AuditEntry.to_bytes()` of an event whose payload is already canonical JSON text.
 
-    The stored payload is spliced in as is (the keys of an entry sort as written here),
-    so appending never re-parses a payload, however large (a policy text).
+    The stored payload is spliced in as is and the other members are written in their
+    sorted order, each string by `json`'s escaper, which writes what RFC 8785 does for
+    any string without a lone surrogate (those fail to encode as UTF-8, as in the
+    reference); so appending never re-parses a payload, however large (a policy text).
     """
-    head = {"actor": actor, "at": format_timestamp(at), "kind": kind.value}
-    if order_digest is not None:
-        head["order_digest"] = order_digest
     if is_order_event(kind) != (order_digest is not None):
         raise EntryError(f"`{kind}` entry with a wrong order digest `{order_digest!r}`")
-    tail = canonical_text({"seq": seq, "subject": subject})
-    return (canonical_text(head)[:-1] + ',"payload":' + payload_json + "," + tail[1:]).encode()
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _MAX_SAFE_INT:
+        raise EntryError(f"entry seq must be a non-negative integer, got `{seq!r}`")
+    digest = "" if order_digest is None else ',"order_digest":' + _string(order_digest)
+    text = (
+        f'{{"actor":{_string(actor)},"at":"{format_timestamp(at)}","kind":{_string(kind.value)}'
+        f'{digest},"payload":{payload_json},"seq":{seq},"subject":{_string(subject)}}}'
+    )
+    return text.encode()
 
 
 def parse_entry(unverified: bytes) -> AuditEntry:

@@ -16,14 +16,18 @@ class AppendResult:
 
     Storage writes, in the transaction that records the event: the entry at `index`
     (with `leaf_hash`), every row of `nodes`, and `frontier` in place of the old one.
-    `root` is the new tree's root, for signing a checkpoint of size `index + 1`.
     """
 
     index: int
     leaf_hash: bytes
     frontier: Frontier
-    root: bytes
     nodes: tuple[Node, ...]
+
+    @property
+    def root(self) -> bytes:
+        """The new tree's root, for signing a checkpoint of size `index + 1` (computed on
+        demand: an append on the write path has no use for it)."""
+        return self.frontier.root()
 
 
 def append_entry(frontier: Frontier, entry: bytes) -> AppendResult:
@@ -37,7 +41,6 @@ def append_entry(frontier: Frontier, entry: bytes) -> AppendResult:
         index=index,
         leaf_hash=leaf,
         frontier=new,
-        root=new.root(),
         nodes=tuple(
             Node(level=level, index=index >> level, hash=h) for level, h in enumerate(created)
         ),
