@@ -87,7 +87,11 @@ class SeatState:
     ) -> SeatState:
         """The engine's fast constructor (see `_new`)."""
         obj = _new(cls)
-        obj.__dict__.update(role=role, count=count, filled_by=filled_by, eligible=eligible)
+        fields = obj.__dict__
+        fields["role"] = role
+        fields["count"] = count
+        fields["filled_by"] = filled_by
+        fields["eligible"] = eligible
         return obj
 
     @property
@@ -126,14 +130,13 @@ class CountedReview:
     ) -> CountedReview:
         """What the engine made of `review` (fast constructor, see `_new`)."""
         obj = _new(cls)
-        obj.__dict__.update(
-            reviewer=review.reviewer,
-            decision=review.decision if decision is None else decision,
-            at=review.at,
-            counted=counted,
-            seat=seat,
-            note=note,
-        )
+        fields = obj.__dict__
+        fields["reviewer"] = review.reviewer
+        fields["decision"] = review.decision if decision is None else decision
+        fields["at"] = review.at
+        fields["counted"] = counted
+        fields["seat"] = seat
+        fields["note"] = note
         return obj
 
 
@@ -176,20 +179,19 @@ class Decision:
     ) -> Decision:
         """The engine's fast constructor for a decision that is not a refusal."""
         obj = _new(cls)
-        obj.__dict__.update(
-            status=status,
-            matched_rules=matched_rules,
-            requirements=requirements,
-            seats=seats,
-            vetoers=vetoers,
-            reasons=reasons,
-            reviews=reviews,
-            error=None,
-            expires_at=expires_at,
-            approved_at=approved_at,
-            rejected_at=rejected_at,
-            rejected_by=rejected_by,
-        )
+        fields = obj.__dict__
+        fields["status"] = status
+        fields["matched_rules"] = matched_rules
+        fields["requirements"] = requirements
+        fields["seats"] = seats
+        fields["vetoers"] = vetoers
+        fields["reasons"] = reasons
+        fields["reviews"] = reviews
+        fields["error"] = None
+        fields["expires_at"] = expires_at
+        fields["approved_at"] = approved_at
+        fields["rejected_at"] = rejected_at
+        fields["rejected_by"] = rejected_by
         return obj
 
     @property

@@ -188,6 +188,7 @@ def evaluate(
     if barred in vetoers:
         vetoers = tuple([p for p in vetoers if p != barred])
     matcher = SeatMatcher(proposal.capacity, settings.one_seat_per_person, roles=required_roles)
+    place, seat_roles_of, veto_people = matcher.place, proposal.seat_roles, proposal.veto_people
     reasons: list[str] = []
     counted: list[CountedReview] = []
     seen: set[str] = set()
@@ -222,8 +223,8 @@ def evaluate(
             elif expires_at is not None and at >= expires_at:
                 note = "it arrived after the order expired"
         if person is not None and not note:
-            seat_roles = proposal.seat_roles.get(who, _NO_ROLES)
-            is_vetoer = who in proposal.veto_people
+            seat_roles = seat_roles_of.get(who, _NO_ROLES)
+            is_vetoer = who in veto_people
             deny = review.decision is _DENY
             if not seat_roles and not (is_vetoer and deny):
                 note = "they hold no role that could fill a seat of this order" + (
@@ -242,7 +243,7 @@ def evaluate(
                     denials.append((who, seat_roles))
                 continue
             else:
-                seat = matcher.place(who, seat_roles)
+                seat = place(who, seat_roles)
                 if seat is not None:
                     counted.append(CountedReview.of(review, True, seat))
                     if approved_at is None and matcher.is_full():
