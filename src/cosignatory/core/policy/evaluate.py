@@ -146,7 +146,7 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
             code=ErrorCode.NO_RULE,
         )
     for rule in matched:
-        if rule.proposers is not None and not (rule.proposers & proposer.roles):
+        if rule.proposers is not None and rule.proposers.isdisjoint(proposer.roles):
             need = ", ".join(f"`{r}`" for r in sorted(rule.proposers))
             raise RefusedError(
                 f"`{proposer.id}` may not propose `{order.action}`: rule `{rule.id}` "
@@ -277,7 +277,7 @@ def evaluate(
 
     assignment = matcher.assignment()
     states: list[SeatState] = []
-    for req, holders in zip(requirements, proposal.seat_holders, strict=True):
+    for req, holders in proposal.seats:
         eligible = tuple([p for p in holders if p not in seen and p != barred])
         states.append(SeatState.of(req.role, req.count, assignment[req.role], eligible))
     seat_states = tuple(states)

@@ -60,6 +60,12 @@ class ParamSpec:
     maximum: int | None = None
     pattern: str | None = None
     description: str = ""
+    # Any string is valid (no enum, no pattern): the common case, checked inline.
+    any_string: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plain = self.type is ParamType.STRING and self.enum is None and self.pattern is None
+        object.__setattr__(self, "any_string", plain)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,7 +117,8 @@ class Proposal:
     veto_roles: frozenset[str]
     required_roles: frozenset[str]
     capacity: Mapping[str, int]  # role -> seats of it (read-only: matchers share it)
-    seat_holders: tuple[tuple[str, ...], ...]  # per requirement: the role's holders, sorted
+    # Per requirement, with its role's holders sorted (who could fill it).
+    seats: tuple[tuple[Requirement, tuple[str, ...]], ...]
     veto_holders: tuple[str, ...]  # holders of any veto role, sorted
     # Per holder of a required role: the required roles they hold (the seats they could
     # fill); and who holds a veto role. Read once per review by the engine.
@@ -244,7 +251,7 @@ class Policy:
                 veto_roles=veto,
                 required_roles=required,
                 capacity=MappingProxyType(counts),
-                seat_holders=tuple(self.holders_sorted(r.role) for r in requirements),
+                seats=tuple((r, self.holders_sorted(r.role)) for r in requirements),
                 veto_holders=tuple(sorted({p for r in veto for p in self.holders(r)})),
                 seat_roles=MappingProxyType(
                     {p: self.people[p].roles & required for r in counts for p in self.holders(r)}

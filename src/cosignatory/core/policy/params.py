@@ -104,7 +104,8 @@ def check_params(action: Action, params: Mapping[str, Any]) -> list[str]:
     else:
         for name, spec in specs.items():
             if name in params:
-                if not _valid(spec, params[name]):
+                value = params[name]
+                if not (isinstance(value, str) if spec.any_string else _valid(spec, value)):
                     break
             elif spec.required:
                 break
