@@ -47,7 +47,11 @@ class SeatMatcher:
     ) -> None:
         self.capacity = capacity
         self.one_seat_per_person = one_seat_per_person
-        self._assigned: dict[str, list[str]] = {role: [] for role in capacity}
+        # Loops, not comprehensions, here and in `assignment`: on Python 3.11 a
+        # comprehension is a function call, which dominates for a handful of roles.
+        self._assigned: dict[str, list[str]] = {}
+        for role in capacity:
+            self._assigned[role] = []
         self._seat_of: dict[str, str] = {}
         self._roles_of: dict[str, frozenset[str]] = {}
         self._filled = 0
@@ -72,7 +76,10 @@ class SeatMatcher:
         return self._filled == self._slots
 
     def assignment(self) -> dict[str, tuple[str, ...]]:
-        return {role: tuple(people) for role, people in self._assigned.items()}
+        seats: dict[str, tuple[str, ...]] = {}
+        for role, people in self._assigned.items():
+            seats[role] = tuple(people)
+        return seats
 
     def seat_of(self, person: str) -> tuple[str, ...]:
         if self.one_seat_per_person:

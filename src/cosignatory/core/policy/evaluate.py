@@ -50,6 +50,7 @@ __all__ = ["Proposal", "check_proposal", "evaluate", "requirements_of"]
 
 _ONLY_BOOL = frozenset({bool})
 _NO_ROLES: frozenset[str] = frozenset()
+_quoted = "`{}`".format
 _DENY = ReviewDecision.DENY
 _APPROVE = ReviewDecision.APPROVE
 
@@ -82,9 +83,14 @@ def _matched_rules(
     variables: dict[str, Any] = {}
     if "params" in names:
         params = order.params
-        variables["params"] = (
-            dict(params) if keys is None else {k: v for k, v in params.items() if k in keys}
-        )
+        if keys is None:
+            variables["params"] = dict(params)
+        else:
+            read: dict[str, Any] = {}
+            for k in keys:
+                if k in params:
+                    read[k] = params[k]
+            variables["params"] = read
     if "justification" in names:
         variables["justification"] = order.justification
     if "action" in names:
@@ -278,8 +284,12 @@ def evaluate(
     assignment = matcher.assignment()
     states: list[SeatState] = []
     for req, holders in proposal.seats:
-        eligible = tuple([p for p in holders if p not in seen and p != barred])
-        states.append(SeatState.of(req.role, req.count, assignment[req.role], eligible))
+        # A loop, not a comprehension (a function call on Python 3.11), in this hot path.
+        could: list[str] = []
+        for p in holders:
+            if p not in seen and p != barred:
+                could.append(p)
+        states.append(SeatState.of(req.role, req.count, assignment[req.role], tuple(could)))
     seat_states = tuple(states)
 
     rejected_by: tuple[str, ...] = ()
@@ -292,7 +302,7 @@ def evaluate(
         status = DecisionStatus.APPROVED
         if seat_states:
             filled = "; ".join(
-                [f"{s.role} by {', '.join([f'`{p}`' for p in s.filled_by])}" for s in seat_states]
+                f"{s.role} by " + ", ".join(map(_quoted, s.filled_by)) for s in seat_states
             )
             reasons.append(f"approved: every seat is filled ({filled})")
     elif expires_at is not None and now >= expires_at:
@@ -302,8 +312,8 @@ def evaluate(
         status = DecisionStatus.PENDING
         for s in seat_states:
             if s.missing:
-                could = ", ".join(f"`{p}`" for p in s.eligible) or "nobody left"
-                reasons.append(f"waiting for {s.missing} more {s.role} (could be: {could})")
+                who_could = ", ".join(map(_quoted, s.eligible)) or "nobody left"
+                reasons.append(f"waiting for {s.missing} more {s.role} (could be: {who_could})")
         # Could the people still able to act complete it? If not, say so plainly.
         pool = {
             c.reviewer: people[c.reviewer].roles & required_roles
