@@ -234,7 +234,10 @@ class Policy:
         Requirements: per role, the largest count any rule asks for (two rules asking for
         one political officer need one, not two).
         """
-        key = tuple([r.id for r in rules])
+        ids: list[str] = []
+        for rule in rules:  # a loop: a comprehension is a function call on Python 3.11
+            ids.append(rule.id)
+        key = tuple(ids)
         cached = self._combinations.get(key)
         if cached is None:
             counts: dict[str, int] = {}
