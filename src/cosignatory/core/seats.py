@@ -81,12 +81,6 @@ class SeatMatcher:
             seats[role] = tuple(people)
         return seats
 
-    def seat_of(self, person: str) -> tuple[str, ...]:
-        if self.one_seat_per_person:
-            seat = self._seat_of.get(person)
-            return (seat,) if seat else ()
-        return tuple(r for r, people in self._assigned.items() if person in people)
-
     def first_seat(self, person: str) -> str | None:
         """The (first) role `person` fills, or None."""
         if self.one_seat_per_person:

@@ -24,9 +24,8 @@ __all__ = [
     "combine_conditions",
     "compile_condition",
     "condition_context",
-    "condition_failure",
+    "condition_variables",
     "evaluate_condition",
-    "not_boolean",
     "param_keys",
 ]
 
@@ -132,6 +131,47 @@ def combine_conditions(expressions: Sequence[str]) -> Any | None:
         return None
 
 
+def condition_variables(
+    names: Iterable[str],
+    param_keys: frozenset[str] | None,
+    *,
+    action: str,
+    params: Mapping[str, Any],
+    proposer_id: str,
+    proposer_roles: Iterable[str],
+    justification: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """An order's CEL variables: only those in `names` and, of `params`, only the keys in
+    `param_keys` (all when None; see `param_keys`).
+
+    Converting values into CEL is the expensive part of evaluating a condition (a
+    string costs about twenty integers), so nothing a condition cannot read is passed.
+    """
+    if now.tzinfo is None:
+        raise RuntimeError("condition variables need a timezone-aware `now`")
+    variables: dict[str, Any] = {}
+    for name in names:
+        if name == "params":
+            if param_keys is None:
+                variables["params"] = dict(params)
+            else:
+                read: dict[str, Any] = {}
+                for key in param_keys:  # a loop: a comprehension is a call on 3.11
+                    if key in params:
+                        read[key] = params[key]
+                variables["params"] = read
+        elif name == "justification":
+            variables["justification"] = justification
+        elif name == "action":
+            variables["action"] = action
+        elif name == "proposer":
+            variables["proposer"] = {"id": proposer_id, "roles": sorted(proposer_roles)}
+        elif name == "now":
+            variables["now"] = now
+    return variables
+
+
 def condition_context(
     *,
     action: str,
@@ -141,50 +181,34 @@ def condition_context(
     justification: str,
     now: datetime,
 ) -> dict[str, Any]:
-    if now.tzinfo is None:
-        raise RuntimeError("condition_context needs a timezone-aware `now`")
-    return {
-        "action": action,
-        "params": dict(params),
-        "proposer": {"id": proposer_id, "roles": sorted(proposer_roles)},
-        "justification": justification,
-        "now": now,
-    }
+    """Every CEL variable of an order (the load-time dry run uses this)."""
+    return condition_variables(
+        CEL_VARIABLES,
+        None,
+        action=action,
+        params=params,
+        proposer_id=proposer_id,
+        proposer_roles=proposer_roles,
+        justification=justification,
+        now=now,
+    )
 
 
-def cel_context(
-    context: Mapping[str, Any],
-    names: Iterable[str] | None = None,
-    params: frozenset[str] | None = None,
-) -> Any:
-    """One `cel.Context` for an order, reused by every rule's condition.
-
-    Converting Python values to CEL is the expensive part of evaluating a condition
-    (microseconds per value), so it is done once per order, and only for the variables
-    (and, with `params`, the param keys; see `param_keys`) the conditions reference.
-    """
-    wanted = context.keys() if names is None else names
-    values = {name: context[name] for name in wanted if name in context}
-    if params is not None and "params" in values:
-        values["params"] = {k: v for k, v in values["params"].items() if k in params}
+def cel_context(variables: Mapping[str, Any]) -> Any:
+    """One `cel.Context` for an order's variables, reused by every rule's condition
+    (the values are converted into CEL once)."""
     ctx = cel.Context()
-    ctx.update(values)
+    ctx.update(dict(variables))
     return ctx
 
 
-def condition_failure(error: Exception) -> ConditionEvalError:
+def _failure(error: Exception) -> ConditionEvalError:
     """Our typed error for any exception a compiled condition raised on an order."""
     if isinstance(error, KeyError):
         key = error.args[0] if error.args else error
         return ConditionEvalError(f"no such key `{key}`; declare the param or guard with has()")
     first = str(error).splitlines()[0] if str(error) else type(error).__name__
     return ConditionEvalError(first[:300])
-
-
-def not_boolean(result: object) -> ConditionEvalError:
-    return ConditionEvalError(
-        f"condition returned `{result!r}` ({type(result).__name__}), not a boolean"
-    )
 
 
 def evaluate_condition(program: Any, context: dict[str, Any] | Any) -> bool:
@@ -195,7 +219,9 @@ def evaluate_condition(program: Any, context: dict[str, Any] | Any) -> bool:
     try:
         result = program.execute(context)
     except Exception as e:  # foreign library: wrap every failure, fail closed upstream
-        raise condition_failure(e) from e
+        raise _failure(e) from e
     if result is True or result is False:
         return result
-    raise not_boolean(result)
+    raise ConditionEvalError(
+        f"condition returned `{result!r}` ({type(result).__name__}), not a boolean"
+    )

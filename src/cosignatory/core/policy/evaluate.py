@@ -23,14 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import compress
-from typing import Any
 
 from cosignatory.core.errors import ErrorCode, RefusedError
 from cosignatory.core.policy.conditions import (
     ConditionEvalError,
     cel_context,
-    condition_failure,
-    not_boolean,
+    condition_variables,
+    evaluate_condition,
 )
 from cosignatory.core.policy.decision import (
     CountedReview,
@@ -77,28 +76,16 @@ def _matched_rules(
 ) -> list[Rule]:
     """Semantics 1: the rules for the action whose condition holds (fail closed on errors)."""
     scope = policy.condition_scope(order.action)
-    # Only the variables (and param keys) the conditions read: converting values into
-    # CEL is the expensive part of evaluating them.
-    names, keys = scope.names, scope.param_keys
-    variables: dict[str, Any] = {}
-    if "params" in names:
-        params = order.params
-        if keys is None:
-            variables["params"] = dict(params)
-        else:
-            read: dict[str, Any] = {}
-            for k in keys:
-                if k in params:
-                    read[k] = params[k]
-            variables["params"] = read
-    if "justification" in names:
-        variables["justification"] = order.justification
-    if "action" in names:
-        variables["action"] = order.action
-    if "proposer" in names:
-        variables["proposer"] = {"id": proposer.id, "roles": sorted(proposer.roles)}
-    if "now" in names:
-        variables["now"] = now
+    variables = condition_variables(
+        scope.names,
+        scope.param_keys,
+        action=order.action,
+        params=order.params,
+        proposer_id=proposer.id,
+        proposer_roles=proposer.roles,
+        justification=order.justification,
+        now=now,
+    )
     if scope.combined is not None:
         try:
             results = scope.combined.execute(variables)
@@ -113,13 +100,10 @@ def _matched_rules(
     for rule, program in scope.checks:
         if program is not None:
             try:
-                result = program.execute(ctx)
-            except Exception as e:  # foreign library: wrap every failure, fail closed
-                raise _condition_refused(rule, condition_failure(e)) from e
-            if result is not True:
-                if result is False:
+                if not evaluate_condition(program, ctx):
                     continue
-                raise _condition_refused(rule, not_boolean(result))
+            except ConditionEvalError as e:
+                raise _condition_refused(rule, e) from e
         matched.append(rule)
     return matched
 

@@ -76,16 +76,11 @@ def _valid(spec: ParamSpec, value: Any) -> bool:
         if not isinstance(value, list):
             return False
         return all(isinstance(v, str) and _valid_element(spec, v) for v in value)
-    if spec.enum is not None and value not in spec.enum:
-        return False
-    return (
-        spec.pattern is None
-        or not isinstance(value, str)
-        or bool(re.fullmatch(spec.pattern, value))
-    )
+    return _valid_element(spec, value)
 
 
 def _valid_element(spec: ParamSpec, value: Any) -> bool:
+    """A scalar, or one element of a list param, against `enum` and `pattern`."""
     if spec.enum is not None and value not in spec.enum:
         return False
     return (
