@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 
 from cosignatory.storage.driver import DriverCursor
 from cosignatory.storage.tables import tokens
-from cosignatory.storage.types import UTCDateTime
+from cosignatory.storage.types import UTCDateTime, read_timestamp
 
 __all__ = ["TokenRecord", "get_token", "insert_token", "list_tokens", "revoke_token"]
 
@@ -42,20 +41,11 @@ def insert_token(conn: Connection, record: TokenRecord) -> None:
 # Every authenticated request runs this primary-key lookup, and through SQLAlchemy's
 # `execute` (execution context, result object, type processing) it cost several times
 # what the database takes; so it runs on the driver's cursor, converting timestamps
-# with the column type's own result processor.
+# as `UTCDateTime` does (`types.read_timestamp`).
 _COLUMNS = tuple(c.name for c in tokens.c)
 _TIMES = tuple(c.name for c in tokens.c if isinstance(c.type, UTCDateTime))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tokens WHERE id = "  # noqa: S608 - fixed names
 _GET_TOKEN = {"sqlite": _SELECT + ":id", "postgresql": _SELECT + "%(id)s"}
-_read_time: dict[str, Callable[[Any], Any]] = {}
-
-
-def _time_reader(dialect: Dialect) -> Callable[[Any], Any]:
-    reader = _read_time.get(dialect.name)
-    if reader is None:
-        processor = tokens.c.created_at.type.result_processor(dialect, None)
-        reader = _read_time[dialect.name] = processor or (lambda value: value)
-    return reader
 
 
 def get_token(conn: Connection, token_id: str) -> TokenRecord | None:
@@ -65,7 +55,7 @@ def get_token(conn: Connection, token_id: str) -> TokenRecord | None:
     if row is None:
         return None
     values = dict(zip(_COLUMNS, row, strict=True))
-    read_time = _time_reader(dialect)
+    read_time = read_timestamp(dialect.name)
     for name in _TIMES:
         values[name] = read_time(values[name])
     values["is_admin"] = bool(values["is_admin"])  # SQLite stores 0/1

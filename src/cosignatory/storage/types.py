@@ -14,22 +14,20 @@ from sqlalchemy.types import TypeDecorator
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
-def _sqlite_bind(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
+def _aware(value: datetime | None) -> datetime | None:
+    """Naive datetimes are a programmer mistake, refused rather than guessed at."""
+    if value is not None and value.tzinfo is None:
         raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
-    return value.astimezone(UTC).strftime(_SQLITE_FORMAT)
+    return value
+
+
+def _sqlite_bind(value: datetime | None) -> str | None:
+    value = _aware(value)
+    return None if value is None else value.astimezone(UTC).strftime(_SQLITE_FORMAT)
 
 
 def _sqlite_result(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
-    return value
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -62,10 +60,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        value = _aware(value)
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise TypeError("naive datetime given to a UTC column; pass an aware datetime")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
