@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cosignatory.core.errors import ErrorCode
+from cosignatory.core.policy import OrderInput, evaluate
 from cosignatory.core.policy.decision import (
     CountedReview,
     Decision,
@@ -28,7 +29,15 @@ from cosignatory.core.policy.model import ParamSpec, ParamType, Requirement
 from cosignatory.core.policy.params import _check_one, _valid
 from cosignatory.core.seats import SeatMatcher
 
-from .engine_helpers import decide, policy
+from .engine_helpers import NOW, decide, policy
+from .test_engine_properties import (
+    ROLES,
+    _policy,
+    brute_force_full,
+    requirements_st,
+    reviews_st,
+    roster_st,
+)
 
 AT = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -180,3 +189,61 @@ def test_place_returns_the_seat_exactly_when_add_would_grow(one_seat: bool):
         assert (seat is not None) == adding.add(person, roles)
         assert seat == adding.first_seat(person) or seat is None
     assert placing.assignment() == adding.assignment()
+
+
+def test_more_rules_than_one_mask_holds_match_like_one_by_one():
+    # 70 rules: two combined programs (63 + 7 bits); rule i holds when n > i.
+    rules = "\n".join(
+        f"        - {{id: r{i}, applies_to: go, when: 'params.n > {i}', require: []}}"
+        for i in range(70)
+    ).lstrip()
+    pol = policy(f"""
+        cosignatory: 1
+        name: t
+        people: {{a: {{roles: [x]}}}}
+        actions: {{go: {{params: {{n: {{type: integer, required: true}}}}}}}}
+        rules:
+        {rules}
+    """)
+    assert pol.condition_scope("go").combined is not None
+    assert len(pol.condition_scope("go").combined or ()) == 2
+    for n in (0, 1, 62, 63, 64, 69, 70, 500):
+        d = decide(pol, "go", "a", [], {"n": n})
+        expected = tuple(f"r{i}" for i in range(70) if n > i)
+        if expected:
+            assert d.matched_rules == expected
+        else:
+            assert d.error is not None and d.error.code is ErrorCode.NO_RULE
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    requirements_st,
+    roster_st,
+    st.sampled_from([None, *ROLES]),
+    reviews_st,
+    st.booleans(),
+)
+def test_cannot_be_approved_exactly_when_brute_force_says_so(
+    reqs, people, veto, reviews, may_approve
+):
+    """The pending verdict "can no longer be approved" extends the approvals' matching
+    with everyone still eligible; the oracle is a brute-force maximum over that pool."""
+    pol = _policy(reqs, people, veto, proposer_may_approve=may_approve)
+    if pol is None:
+        return
+    revs = [ReviewInput(reviewer=r, decision=ReviewDecision(x)) for r, x in reviews]
+    d = evaluate(pol, OrderInput(action="go", proposer="prop"), revs, NOW)
+    if d.status is not DecisionStatus.PENDING:
+        return
+    required = {r.role: r.count for r in d.requirements}
+    pool = {
+        c.reviewer: pol.people[c.reviewer].roles
+        for c in d.reviews
+        if c.counted and c.decision is ReviewDecision.APPROVE
+    }
+    for seat in d.seats:
+        for pid in seat.eligible:
+            pool[pid] = pol.people[pid].roles
+    stuck = not brute_force_full(required, pool)
+    assert stuck == any("can no longer be approved" in r for r in d.reasons)

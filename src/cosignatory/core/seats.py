@@ -44,6 +44,7 @@ class SeatMatcher:
         one_seat_per_person: bool = True,
         *,
         roles: frozenset[str] | None = None,  # frozenset(capacity), when the caller has it
+        slots: int | None = None,  # sum(capacity.values()), when the caller has it
     ) -> None:
         self.capacity = capacity
         self.one_seat_per_person = one_seat_per_person
@@ -55,7 +56,7 @@ class SeatMatcher:
         self._seat_of: dict[str, str] = {}
         self._roles_of: dict[str, frozenset[str]] = {}
         self._filled = 0
-        self._slots = sum(capacity.values())
+        self._slots = sum(capacity.values()) if slots is None else slots
         self._role_set = frozenset(capacity) if roles is None else roles
 
     @classmethod

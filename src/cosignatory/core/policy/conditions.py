@@ -17,6 +17,7 @@ import cel
 
 __all__ = [
     "CEL_VARIABLES",
+    "MASK_BITS",
     "MAX_EXPRESSION_CHARS",
     "ConditionEvalError",
     "ConditionSyntaxError",
@@ -114,21 +115,33 @@ def compile_condition(expression: str) -> Any:
     return program
 
 
-def combine_conditions(expressions: Sequence[str]) -> Any | None:
-    """One program evaluating every (already validated) expression, as a list of results.
+# A combined program returns a bit mask: rule i of its chunk sets bit i. Bits 0..62 sum
+# to at most 2**63 - 1, the largest CEL int, so a chunk holds 63 rules.
+MASK_BITS = 63
 
-    Each expression sits in its own parentheses and on its own lines, so a trailing
-    `// comment` in one cannot swallow the next. The caller checks that each result
-    is a boolean and, on any error, runs the conditions one by one to name the rule
-    that failed. None when there is nothing to combine or it does not compile.
+
+def combine_conditions(expressions: Sequence[str]) -> tuple[Any, ...] | None:
+    """Programs evaluating every (already validated) expression at once, each returning
+    a bit mask over up to MASK_BITS of them (bit i: expression i holds).
+
+    A mask, not a list of booleans: one int comes back from CEL instead of a list to
+    convert and filter. `(c) ? 1 : 0` raises "no such overload" when `c` is not a
+    boolean, so a non-boolean condition still fails, and the caller then runs the
+    conditions one by one to name the rule (fail closed). Each expression sits on its
+    own lines, so a trailing `// comment` in one cannot swallow the next. None when
+    there is nothing to combine or it does not compile.
     """
     if not expressions:
         return None
-    source = "[\n" + ",\n".join(f"(\n{e}\n)" for e in expressions) + "\n]"
-    try:
-        return cel.compile(source)
-    except Exception:  # foreign library; the per-rule programs remain the reference
-        return None
+    programs: list[Any] = []
+    for start in range(0, len(expressions), MASK_BITS):
+        chunk = expressions[start : start + MASK_BITS]
+        source = "\n+ ".join(f"((\n{e}\n) ? {1 << i} : 0)" for i, e in enumerate(chunk))
+        try:
+            programs.append(cel.compile(source))
+        except Exception:  # foreign library; the per-rule programs remain the reference
+            return None
+    return tuple(programs)
 
 
 def condition_variables(

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import compress
+from typing import Any
 
 from cosignatory.core.errors import ErrorCode, RefusedError
 from cosignatory.core.policy.conditions import (
+    MASK_BITS,
     ConditionEvalError,
     cel_context,
     condition_variables,
@@ -41,15 +42,21 @@ from cosignatory.core.policy.decision import (
     ReviewInput,
     SeatState,
 )
-from cosignatory.core.policy.model import Person, Policy, Proposal, Requirement, Rule
+from cosignatory.core.policy.model import (
+    MEMO_LIMIT,
+    ConditionScope,
+    Person,
+    Policy,
+    Proposal,
+    Requirement,
+    Rule,
+)
 from cosignatory.core.policy.params import check_params
-from cosignatory.core.seats import SeatMatcher, max_filled
+from cosignatory.core.seats import SeatMatcher
 
 __all__ = ["Proposal", "check_proposal", "evaluate", "requirements_of"]
 
-_ONLY_BOOL = frozenset({bool})
 _NO_ROLES: frozenset[str] = frozenset()
-_quoted = "`{}`".format
 _DENY = ReviewDecision.DENY
 _APPROVE = ReviewDecision.APPROVE
 
@@ -71,10 +78,27 @@ def _condition_refused(rule: Rule, error: ConditionEvalError) -> RefusedError:
     )
 
 
-def _matched_rules(
-    policy: Policy, order: OrderInput, proposer: Person, now: datetime
-) -> list[Rule]:
-    """Semantics 1: the rules for the action whose condition holds (fail closed on errors)."""
+def _rules_matched(scope: ConditionScope, variables: dict[str, Any]) -> tuple[Rule, ...]:
+    """The rules whose condition holds, one program each: the reference path, and the
+    one that names the rule whose condition failed (fail closed)."""
+    if all(program is None for _, program in scope.checks):
+        return scope.rules
+    ctx = cel_context(variables)
+    matched: list[Rule] = []
+    for rule, program in scope.checks:
+        if program is not None:
+            try:
+                if not evaluate_condition(program, ctx):
+                    continue
+            except ConditionEvalError as e:
+                raise _condition_refused(rule, e) from e
+        matched.append(rule)
+    return tuple(matched)
+
+
+def _matched(policy: Policy, order: OrderInput, proposer: Person, now: datetime) -> Proposal:
+    """Semantics 1: what the rules for the action whose condition holds ask of the order
+    (their `Proposal`; no rule when its `rules` is empty)."""
     scope = policy.condition_scope(order.action)
     variables = condition_variables(
         scope.names,
@@ -86,26 +110,26 @@ def _matched_rules(
         justification=order.justification,
         now=now,
     )
-    if scope.combined is not None:
+    programs = scope.combined
+    if programs is not None:
         try:
-            results = scope.combined.execute(variables)
+            mask = shift = 0
+            for program in programs:
+                mask |= program.execute(variables) << shift  # TypeError unless an int
+                shift += MASK_BITS
         except Exception:
-            results = None  # some rule failed: the loop below finds which, in order
-        if results is not None and set(map(type, results)) <= _ONLY_BOOL:
-            return list(compress(scope.rules, results))
-    if all(program is None for _, program in scope.checks):
-        return list(scope.rules)
-    ctx = cel_context(variables)
-    matched: list[Rule] = []
-    for rule, program in scope.checks:
-        if program is not None:
-            try:
-                if not evaluate_condition(program, ctx):
-                    continue
-            except ConditionEvalError as e:
-                raise _condition_refused(rule, e) from e
-        matched.append(rule)
-    return matched
+            mask = -1  # some rule failed: the reference path finds which, in order
+        if mask >= 0:
+            proposal = scope.by_mask.get(mask)
+            if proposal is None:
+                rules = scope.rules
+                proposal = policy.combination(
+                    tuple([rules[i] for i in range(len(rules)) if mask >> i & 1])
+                )
+                if len(scope.by_mask) < MEMO_LIMIT:
+                    scope.by_mask[mask] = proposal
+            return proposal
+    return policy.combination(_rules_matched(scope, variables))
 
 
 def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal:
@@ -129,13 +153,13 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
     problems = check_params(action, order.params)
     if problems:
         raise RefusedError("; ".join(problems), code=ErrorCode.INVALID_PARAMS)
-    matched = _matched_rules(policy, order, proposer, now)
-    if not matched:
+    proposal = _matched(policy, order, proposer, now)
+    if not proposal.rules:
         raise RefusedError(
             f"no rule of policy `{policy.name}` authorizes `{order.action}` with these params",
             code=ErrorCode.NO_RULE,
         )
-    for rule in matched:
+    for rule in proposal.proposer_rules:
         if rule.proposers is not None and rule.proposers.isdisjoint(proposer.roles):
             need = ", ".join(f"`{r}`" for r in sorted(rule.proposers))
             raise RefusedError(
@@ -143,7 +167,7 @@ def check_proposal(policy: Policy, order: OrderInput, now: datetime) -> Proposal
                 f"needs a proposer holding {need}",
                 code=ErrorCode.NOT_PROPOSER,
             )
-    return policy.combination(tuple(matched))
+    return proposal
 
 
 def evaluate(
@@ -177,7 +201,12 @@ def evaluate(
     vetoers = proposal.veto_holders
     if barred in vetoers:
         vetoers = tuple([p for p in vetoers if p != barred])
-    matcher = SeatMatcher(proposal.capacity, settings.one_seat_per_person, roles=required_roles)
+    matcher = SeatMatcher(
+        proposal.capacity,
+        settings.one_seat_per_person,
+        roles=required_roles,
+        slots=proposal.slots,
+    )
     place, seat_roles_of, veto_people = matcher.place, proposal.seat_roles, proposal.veto_people
     reasons: list[str] = []
     counted: list[CountedReview] = []
@@ -285,32 +314,30 @@ def evaluate(
     elif matcher.is_full():
         status = DecisionStatus.APPROVED
         if seat_states:
-            filled = "; ".join(
-                f"{s.role} by " + ", ".join(map(_quoted, s.filled_by)) for s in seat_states
-            )
-            reasons.append(f"approved: every seat is filled ({filled})")
+            parts: list[str] = []
+            for s in seat_states:  # each filled_by is non-empty: every seat is full
+                parts.append(f"{s.role} by `" + "`, `".join(s.filled_by) + "`")
+            reasons.append("approved: every seat is filled (" + "; ".join(parts) + ")")
     elif expires_at is not None and now >= expires_at:
         status = DecisionStatus.EXPIRED
         reasons.append(f"expired at {expires_at.isoformat()} with seats still missing")
     else:
         status = DecisionStatus.PENDING
         for s in seat_states:
-            if s.missing:
-                who_could = ", ".join(map(_quoted, s.eligible)) or "nobody left"
-                reasons.append(f"waiting for {s.missing} more {s.role} (could be: {who_could})")
-        # Could the people still able to act complete it? If not, say so plainly.
-        pool = {
-            c.reviewer: people[c.reviewer].roles & required_roles
-            for c in counted
-            if c.counted and c.decision is _APPROVE
-        }
+            missing = s.count - len(s.filled_by)
+            if missing > 0:
+                who_could = "`" + "`, `".join(s.eligible) + "`" if s.eligible else "nobody left"
+                reasons.append(f"waiting for {missing} more {s.role} (could be: {who_could})")
+        # Could the people still able to act complete it? If not, say so plainly. The
+        # matcher holds a maximum matching of the approvals; offering it everyone still
+        # eligible gives the maximum over both (augmenting paths: any order gives the
+        # same size). Approvals it found not needed cannot raise that maximum later (the
+        # people a matching can cover form a matroid), so leaving them out changes nothing.
+        # `assignment` was taken above: the matcher may be extended now.
         for s in seat_states:
             for pid in s.eligible:
-                pool[pid] = people[pid].roles & required_roles
-        if (
-            max_filled(requirements, pool, one_seat_per_person=settings.one_seat_per_person)
-            < matcher.slots
-        ):
+                place(pid, seat_roles_of[pid])
+        if not matcher.is_full():
             reasons.append(
                 "can no longer be approved: too few eligible people remain to fill every seat"
             )

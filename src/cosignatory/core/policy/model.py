@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 ALL_ACTIONS = "*"
+# Bound of each memo of matched-rule combinations: orders crafted to match ever new
+# combinations must not grow a policy's memory without end (past it, nothing is kept).
+MEMO_LIMIT = 4096
 
 
 class ParamType(StrEnum):
@@ -117,6 +120,7 @@ class Proposal:
     veto_roles: frozenset[str]
     required_roles: frozenset[str]
     capacity: Mapping[str, int]  # role -> seats of it (read-only: matchers share it)
+    slots: int  # the sum of `capacity`: seats to fill in all
     # Per requirement, with its role's holders sorted (who could fill it).
     seats: tuple[tuple[Requirement, tuple[str, ...]], ...]
     veto_holders: tuple[str, ...]  # holders of any veto role, sorted
@@ -126,6 +130,8 @@ class Proposal:
     veto_people: frozenset[str]
     # Rules with `reject_after_denials`, each with the roles of its own seats.
     denial_rules: tuple[tuple[Rule, frozenset[str]], ...]
+    # Rules that restrict who may propose (`proposers`), checked per order.
+    proposer_rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,12 +143,16 @@ class ConditionScope:
     checks: tuple[tuple[Rule, Any], ...]
     names: frozenset[str]  # CEL variables any of them reads (empty: no condition at all)
     param_keys: frozenset[str] | None  # param keys they read; None: the whole map
-    # Every rule's condition as one CEL list, in order (`true` for a rule without one):
-    # one execution (one conversion of the order into CEL) per order instead of one per
-    # rule. None: no condition at all, or it did not compile (then each rule's program
-    # runs on its own).
-    combined: Any = None
+    # Every rule's condition in one CEL program returning a bit mask of the rules that
+    # hold (`true` for a rule without one; one program per MASK_BITS rules): one
+    # execution, one conversion of the order into CEL, per order instead of one per rule.
+    # None: no condition at all, or it did not compile (each rule's program runs alone).
+    combined: tuple[Any, ...] | None = None
     rules: tuple[Rule, ...] = field(init=False)  # the rules of `checks`, alone
+    # Memo: a mask of matched rules -> what they ask (`Policy.combination`); bounded.
+    by_mask: dict[int, Proposal] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(rule for rule, _ in self.checks))
@@ -247,13 +257,14 @@ class Policy:
             requirements = tuple(Requirement(role=role, count=n) for role, n in counts.items())
             veto = frozenset(role for rule in rules for role in rule.veto)
             required = frozenset(counts)
-            cached = self._combinations[key] = Proposal(
+            cached = Proposal(
                 rules=rules,
                 rule_ids=key,
                 requirements=requirements,
                 veto_roles=veto,
                 required_roles=required,
                 capacity=MappingProxyType(counts),
+                slots=sum(counts.values()),
                 seats=tuple((r, self.holders_sorted(r.role)) for r in requirements),
                 veto_holders=tuple(sorted({p for r in veto for p in self.holders(r)})),
                 seat_roles=MappingProxyType(
@@ -265,7 +276,10 @@ class Policy:
                     for rule in rules
                     if rule.reject_after_denials is not None
                 ),
+                proposer_rules=tuple(rule for rule in rules if rule.proposers is not None),
             )
+            if len(self._combinations) < MEMO_LIMIT:
+                self._combinations[key] = cached
         return cached
 
     def holders_sorted(self, role: str) -> tuple[str, ...]:
