@@ -76,6 +76,12 @@ class Action:
     name: str
     params: Mapping[str, ParamSpec]
     description: str = ""
+    # Names of the required params (derived): one subset test per order checks them all.
+    required: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = frozenset(n for n, spec in self.params.items() if spec.required)
+        object.__setattr__(self, "required", names)
 
 
 @dataclass(frozen=True, kw_only=True, order=True)

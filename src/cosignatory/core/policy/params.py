@@ -93,19 +93,15 @@ def _valid_element(spec: ParamSpec, value: Any) -> bool:
 def check_params(action: Action, params: Mapping[str, Any]) -> list[str]:
     """Every problem with `params` for `action`, as sentences; empty when valid."""
     specs = action.params
-    for key in params:
-        if key not in specs:
-            break
-    else:
-        for name, spec in specs.items():
-            if name in params:
-                value = params[name]
-                if not (isinstance(value, str) if spec.any_string else _valid(spec, value)):
-                    break
-            elif spec.required:
+    # The common case first: every key declared, every required one present (two subset
+    # tests on dict views, in C), every value valid; then there is no message to build.
+    if params.keys() <= specs.keys() and action.required <= params.keys():
+        for name, value in params.items():
+            spec = specs[name]
+            if not (isinstance(value, str) if spec.any_string else _valid(spec, value)):
                 break
         else:
-            return []  # the common case: valid, and no message to build
+            return []
     problems: list[str] = []
     for key in params:
         if key not in action.params:
