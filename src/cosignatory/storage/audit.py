@@ -1,8 +1,8 @@
 """Audit log storage: the Merkle tree beside the event log, appended in the same transaction.
 
     audit_entries      one row per event `seq` (= leaf index): the order digest its entry carries
-    audit_nodes        complete-subtree hashes by node id = level · 2**56 + index (tlog-tiles
-                       addressing, one integer key); level 0, id = seq, holds the leaf hashes
+    audit_nodes        complete-subtree hashes by one integer key, in the order appends create
+                       them (`node_id`): a leaf's is seq · 64, each append's nodes are adjacent
     audit_head         one row: the tree size and its frontier (O(log n) hashes)
     audit_checkpoints  every checkpoint the log signed: size, root, the signed note
 
@@ -124,7 +124,8 @@ _LOCK_HEAD = _READ_HEAD.with_for_update()
 _READ_NODES = select(audit_nodes.c.id, audit_nodes.c.hash).where(
     audit_nodes.c.id.in_(bindparam("b_ids", expanding=True))
 )
-_LEVEL_STRIDE = 1 << 56
+_LEVEL_BITS = 6  # levels 0..63
+_MAX_LEAVES = 1 << 56  # keys stay below 2**62: a signed 64-bit integer everywhere
 # The statements of an append run on the driver's cursor (`DriverCursor`): every write
 # transaction appends. First the head and, for an order event, the order's digest now.
 _READ_FOR_APPEND = {
@@ -317,10 +318,18 @@ def plan_guessed_append(
 
 
 def node_id(level: int, index: int) -> int:
-    """The `audit_nodes` key of node (`level`, `index`); a leaf's is its index."""
-    if not (0 <= level < 64 and 0 <= index < _LEVEL_STRIDE):
+    """The `audit_nodes` key of node (`level`, `index`): (the leaf that completes it) · 64
+    + level. Keys grow in the order appends create nodes, so one append's nodes (a leaf
+    and the subtrees it completes) sit side by side at the right edge of one B-tree page;
+    keyed by level first, each level was a page of its own, written on every commit that
+    touched it. A leaf's key is seq · 64. Distinct nodes get distinct keys (a key gives
+    back its level, hence its index)."""
+    if not 0 <= level < 1 << _LEVEL_BITS or index < 0:
         raise TreeError(f"node `{level}/{index}` is outside the storable tree")
-    return level * _LEVEL_STRIDE + index
+    completed_by = ((index + 1) << level) - 1
+    if completed_by >= _MAX_LEAVES:
+        raise TreeError(f"node `{level}/{index}` is outside the storable tree")
+    return completed_by << _LEVEL_BITS | level
 
 
 class StoredHashReader:
@@ -381,7 +390,7 @@ def read_entries(conn: Connection, start: int, end: int) -> list[StoredEntry]:
             leaf.c.hash,
         )
         .join(audit_entries, audit_entries.c.seq == events.c.seq)
-        .join(leaf, leaf.c.id == events.c.seq)  # level 0: node id = seq
+        .join(leaf, leaf.c.id == events.c.seq * (1 << _LEVEL_BITS))  # a leaf: seq · 64
         .where(events.c.seq >= start, events.c.seq < end)
         .order_by(events.c.seq)
     )
