@@ -20,9 +20,11 @@ an event row edited behind the log's back no longer matches its leaf.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,7 +152,6 @@ _PG_WRITE = """
     UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s WHERE id = 1
 """
 _SQLITE_INSERT_ENTRY = "INSERT INTO audit_entries (seq, order_digest) VALUES (:seq, :order_digest)"
-_SQLITE_INSERT_NODE = "INSERT INTO audit_nodes (id, hash) VALUES (:id, :hash)"
 _SQLITE_UPDATE_HEAD = "UPDATE audit_head SET size = :size, frontier = :frontier WHERE id = 1"
 
 
@@ -186,45 +187,68 @@ def append_audit_entry(
     at: datetime,
     payload: str,
     head: AuditHead | None = None,
+    cursor: DriverCursor | None = None,
 ) -> None:
     """Append the entry of the event just written at `seq` to the tree (same transaction).
 
     `head` is what the caller read in the statement that took the event log head
-    (`events.append_event` does); without it the head is read here.
+    (`events.append_event` does); without it the head is read here. `cursor` is the
+    caller's driver cursor on `conn`, if it has one open.
     """
+    with DriverCursor(conn) if cursor is None else nullcontext(cursor) as driver:
+        _append_audit_entry(
+            conn, driver, seq=seq, kind=kind, actor=actor, subject=subject, at=at,
+            payload=payload, head=head,
+        )  # fmt: skip
+
+
+def _append_audit_entry(
+    conn: Connection,
+    cursor: DriverCursor,
+    *,
+    seq: int,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    at: datetime,
+    payload: str,
+    head: AuditHead | None,
+) -> None:
     is_order = is_order_event(kind)
     postgres = conn.dialect.name == "postgresql"
-    with DriverCursor(conn) as cursor:
-        if head is None:
-            size, data, digest = cursor.one(
-                _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
-            )
-            head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
-        frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
-        digest = head.order_digest
-        if frontier.size != seq:
-            raise RuntimeError(
-                f"audit log holds {frontier.size} entries but event {seq} was written"
-            )
-        order_digest = digest if is_order else None
-        if is_order and order_digest is None:
-            raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
-        event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
-        result = _append(frontier, event, order_digest)
-        if postgres:
-            cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
-        else:
-            ids = [node_id(n.level, n.index) for n in result.nodes]
-            cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
-            cursor.executemany(
-                _SQLITE_INSERT_NODE,
-                [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
-            )
-            cursor.execute(
-                _SQLITE_UPDATE_HEAD,
-                {"size": result.frontier.size, "frontier": result.frontier.to_bytes()},
-            )
-    remember_frontier(conn, result.frontier)
+    if head is None:
+        size, data, digest = cursor.one(
+            _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
+        )
+        head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
+    frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
+    digest = head.order_digest
+    if frontier.size != seq:
+        raise RuntimeError(f"audit log holds {frontier.size} entries but event {seq} was written")
+    order_digest = digest if is_order else None
+    if is_order and order_digest is None:
+        raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
+    event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+    result = _append(frontier, event, order_digest)
+    if postgres:
+        cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
+        remember_frontier(conn, result.frontier)  # the next append's guess (PostgreSQL only)
+        return
+    cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+    nodes: list[Any] = []
+    for n in result.nodes:
+        nodes += (node_id(n.level, n.index), n.hash)
+    cursor.execute(_sqlite_insert_nodes(len(result.nodes)), nodes)  # one statement, any count
+    cursor.execute(
+        _SQLITE_UPDATE_HEAD, {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
+    )
+
+
+@functools.cache
+def _sqlite_insert_nodes(count: int) -> str:
+    """`INSERT … VALUES (?, ?), …` for `count` nodes (at most 64: one per level)."""
+    rows = ", ".join(["(?, ?)"] * count)
+    return f"INSERT INTO audit_nodes (id, hash) VALUES {rows}"  # noqa: S608 - our SQL only
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
