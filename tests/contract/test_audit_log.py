@@ -209,6 +209,43 @@ def test_the_migration_audits_events_logged_before_it(audited: Service, clock: C
     assert verify(export(after)).ok
 
 
+def test_the_node_key_migration_keeps_every_hash_and_proof(audited: Service, clock: Clock) -> None:
+    random_day(audited, clock, random.Random(5), steps=40)
+    size = audited.audit.size()
+    signed = audited.audit.sign()
+    with audited.store.begin_read() as conn:
+        nodes = {int(k): bytes(h) for k, h in conn.execute(select(audit_nodes))}
+    downgrade(audited.store, "0002")  # back to level · 2**56 + index
+    with audited.store.begin_read() as conn:
+        old = {int(k): bytes(h) for k, h in conn.execute(select(audit_nodes))}
+    assert old[1 << 56] == nodes[node_id(1, 0)] and old[0] == nodes[node_id(0, 0)]
+    assert sorted(old.values()) == sorted(nodes.values())
+    upgrade(audited.store)
+    with audited.store.begin_read() as conn:
+        assert {int(k): bytes(h) for k, h in conn.execute(select(audit_nodes))} == nodes
+    after = Service(audited.store, clock=clock, audit_signer=SIGNER)
+    root = after.audit.root_at(size)
+    for index in (0, size // 3, size - 1):
+        proof = after.audit.inclusion_proof(index, size)
+        entry = after.audit.entries(index, index + 1)[0]
+        verify_inclusion(leaf_hash(entry), index, size, proof, root)
+    assert verify(export(after), since=signed.note).ok
+
+
+def test_node_keys_are_distinct_and_grow_with_the_appends() -> None:
+    created = []  # (level, index) in the order appends create them
+    for seq in range(300):
+        level = 0
+        while True:
+            created.append((level, seq >> level))
+            if not (seq >> level) & 1:
+                break
+            level += 1
+    keys = [node_id(level, index) for level, index in created]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert node_id(0, 7) == 7 * 64
+
+
 def test_racing_writers_keep_the_tree_in_step_with_the_events(audited: Service) -> None:
     audited.publish_policy(yaml_text=FIELD, by="admin")
     barrier = threading.Barrier(6)

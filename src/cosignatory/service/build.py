@@ -39,10 +39,12 @@ from cosignatory.storage.tokens import TokenRecord
 
 __all__ = [
     "decide",
+    "decide_and_remember",
     "event_view",
     "order_input",
     "order_view",
     "policy_version",
+    "remember_decision",
     "remembered_decision",
     "review_inputs",
     "token_info",
@@ -76,8 +78,8 @@ def decide(
 # the latest ones (see `Memo`): re-deciding a pending order on every read was most of the
 # cost of showing it. The keys hold what the values are computed from, `now` included
 # only as far as it matters (below); `params` is represented by `digest`, which covers
-# it (params are never updated). Only reads fill the memos: what a write passes in was
-# decided on its own inputs, and the next read remembers the stored facts instead.
+# it (params are never updated). Writes remember the decisions they make (keyed on the
+# values they store), reads the decisions and views they build.
 _decisions: Memo[tuple[object, ...], Decision] = Memo(4096)
 _views: Memo[tuple[object, ...], OrderView] = Memo(2048)
 # Every stored fact a view shows; a field added to OrderRecord is keyed automatically.
@@ -96,6 +98,30 @@ def _decision_key(
     expired = at >= record.created_at + policy.settings.ttl
     reviewed = tuple((r.reviewer, r.decision, r.at) for r in reviews)
     return (record.id, record.digest, record.created_at, policy.digest, reviewed, expired)
+
+
+def decide_and_remember(
+    policy: Policy, record: OrderRecord, reviews: Sequence[ReviewRecord], now: datetime
+) -> Decision:
+    """`decide(...)` for a write, remembered for the reads and writes that follow: the
+    view a claim returns, for one, shows the decision of the review that approved the
+    order. Sound whether or not the write commits: a decision is a pure function of its
+    key, and the key holds the very values a later read loads
+    (tests/contract/test_decision_memo.py)."""
+    decision = decide(policy, record, reviews, now)
+    remember_decision(policy, record, reviews, now, decision)
+    return decision
+
+
+def remember_decision(
+    policy: Policy,
+    record: OrderRecord,
+    reviews: Sequence[ReviewRecord],
+    at: datetime,
+    decision: Decision,
+) -> None:
+    """Remember `decision`, which the caller computed as `decide(policy, record, reviews, at)`."""
+    _decisions.put(_decision_key(policy, record, reviews, at), decision)
 
 
 def remembered_decision(

@@ -27,7 +27,7 @@ from cosignatory.core.orders import format_timestamp, order_digest
 from cosignatory.core.policy import OrderInput, Policy, ReviewDecision, evaluate
 from cosignatory.ids import new_id
 from cosignatory.service import transitions
-from cosignatory.service.build import decide, order_view
+from cosignatory.service.build import decide_and_remember, order_view, remember_decision
 from cosignatory.service.checks import MAX_PARAMS_BYTES
 from cosignatory.service.policy_cache import PolicyCache
 from cosignatory.service.views import OrderView, Outcome
@@ -200,6 +200,7 @@ def _propose_on(
         conn, record, params_json=params_json, if_policy_current=confirm
     ):
         return None
+    remember_decision(policy, record, [], now, decision)  # `decide` on the record gives it
     seq = append_event(
         conn,
         kind=EventKind.ORDER_PROPOSED,
@@ -273,7 +274,7 @@ def review(
     new = ReviewRecord(
         order_id=order_id, reviewer=reviewer, decision=decision, comment=comment, at=now
     )
-    after = decide(policy, record, [*existing, new], now)
+    after = decide_and_remember(policy, record, [*existing, new], now)
     if after.error is not None:  # the pinned policy accepted this order once; it must again
         raise RuntimeError(f"order `{order_id}` no longer evaluates: {after.error.message}")
     needed = {r.role for r in after.requirements}

@@ -1,8 +1,8 @@
 """Audit log storage: the Merkle tree beside the event log, appended in the same transaction.
 
     audit_entries      one row per event `seq` (= leaf index): the order digest its entry carries
-    audit_nodes        complete-subtree hashes by node id = level · 2**56 + index (tlog-tiles
-                       addressing, one integer key); level 0, id = seq, holds the leaf hashes
+    audit_nodes        complete-subtree hashes by one integer key, in the order appends create
+                       them (`node_id`): a leaf's is seq · 64, each append's nodes are adjacent
     audit_head         one row: the tree size and its frontier (O(log n) hashes)
     audit_checkpoints  every checkpoint the log signed: size, root, the signed note
 
@@ -20,9 +20,11 @@ an event row edited behind the log's back no longer matches its leaf.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,7 +126,8 @@ _LOCK_HEAD = _READ_HEAD.with_for_update()
 _READ_NODES = select(audit_nodes.c.id, audit_nodes.c.hash).where(
     audit_nodes.c.id.in_(bindparam("b_ids", expanding=True))
 )
-_LEVEL_STRIDE = 1 << 56
+_LEVEL_BITS = 6  # levels 0..63
+_MAX_LEAVES = 1 << 56  # keys stay below 2**62: a signed 64-bit integer everywhere
 # The statements of an append run on the driver's cursor (`DriverCursor`): every write
 # transaction appends. First the head and, for an order event, the order's digest now.
 _READ_FOR_APPEND = {
@@ -149,7 +152,6 @@ _PG_WRITE = """
     UPDATE audit_head SET size = %(size)s, frontier = %(frontier)s WHERE id = 1
 """
 _SQLITE_INSERT_ENTRY = "INSERT INTO audit_entries (seq, order_digest) VALUES (:seq, :order_digest)"
-_SQLITE_INSERT_NODE = "INSERT INTO audit_nodes (id, hash) VALUES (:id, :hash)"
 _SQLITE_UPDATE_HEAD = "UPDATE audit_head SET size = :size, frontier = :frontier WHERE id = 1"
 
 
@@ -185,45 +187,68 @@ def append_audit_entry(
     at: datetime,
     payload: str,
     head: AuditHead | None = None,
+    cursor: DriverCursor | None = None,
 ) -> None:
     """Append the entry of the event just written at `seq` to the tree (same transaction).
 
     `head` is what the caller read in the statement that took the event log head
-    (`events.append_event` does); without it the head is read here.
+    (`events.append_event` does); without it the head is read here. `cursor` is the
+    caller's driver cursor on `conn`, if it has one open.
     """
+    with DriverCursor(conn) if cursor is None else nullcontext(cursor) as driver:
+        _append_audit_entry(
+            conn, driver, seq=seq, kind=kind, actor=actor, subject=subject, at=at,
+            payload=payload, head=head,
+        )  # fmt: skip
+
+
+def _append_audit_entry(
+    conn: Connection,
+    cursor: DriverCursor,
+    *,
+    seq: int,
+    kind: EventKind,
+    actor: str,
+    subject: str,
+    at: datetime,
+    payload: str,
+    head: AuditHead | None,
+) -> None:
     is_order = is_order_event(kind)
     postgres = conn.dialect.name == "postgresql"
-    with DriverCursor(conn) as cursor:
-        if head is None:
-            size, data, digest = cursor.one(
-                _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
-            )
-            head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
-        frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
-        digest = head.order_digest
-        if frontier.size != seq:
-            raise RuntimeError(
-                f"audit log holds {frontier.size} entries but event {seq} was written"
-            )
-        order_digest = digest if is_order else None
-        if is_order and order_digest is None:
-            raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
-        event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
-        result = _append(frontier, event, order_digest)
-        if postgres:
-            cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
-        else:
-            ids = [node_id(n.level, n.index) for n in result.nodes]
-            cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
-            cursor.executemany(
-                _SQLITE_INSERT_NODE,
-                [{"id": i, "hash": n.hash} for i, n in zip(ids, result.nodes, strict=True)],
-            )
-            cursor.execute(
-                _SQLITE_UPDATE_HEAD,
-                {"size": result.frontier.size, "frontier": result.frontier.to_bytes()},
-            )
-    remember_frontier(conn, result.frontier)
+    if head is None:
+        size, data, digest = cursor.one(
+            _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
+        )
+        head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
+    frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
+    digest = head.order_digest
+    if frontier.size != seq:
+        raise RuntimeError(f"audit log holds {frontier.size} entries but event {seq} was written")
+    order_digest = digest if is_order else None
+    if is_order and order_digest is None:
+        raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
+    event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+    result = _append(frontier, event, order_digest)
+    if postgres:
+        cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
+        remember_frontier(conn, result.frontier)  # the next append's guess (PostgreSQL only)
+        return
+    cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+    nodes: list[Any] = []
+    for n in result.nodes:
+        nodes += (node_id(n.level, n.index), n.hash)
+    cursor.execute(_sqlite_insert_nodes(len(result.nodes)), nodes)  # one statement, any count
+    cursor.execute(
+        _SQLITE_UPDATE_HEAD, {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
+    )
+
+
+@functools.cache
+def _sqlite_insert_nodes(count: int) -> str:
+    """`INSERT … VALUES (?, ?), …` for `count` nodes (at most 64: one per level)."""
+    rows = ", ".join(["(?, ?)"] * count)
+    return f"INSERT INTO audit_nodes (id, hash) VALUES {rows}"  # noqa: S608 - our SQL only
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -317,10 +342,18 @@ def plan_guessed_append(
 
 
 def node_id(level: int, index: int) -> int:
-    """The `audit_nodes` key of node (`level`, `index`); a leaf's is its index."""
-    if not (0 <= level < 64 and 0 <= index < _LEVEL_STRIDE):
+    """The `audit_nodes` key of node (`level`, `index`): (the leaf that completes it) · 64
+    + level. Keys grow in the order appends create nodes, so one append's nodes (a leaf
+    and the subtrees it completes) sit side by side at the right edge of one B-tree page;
+    keyed by level first, each level was a page of its own, written on every commit that
+    touched it. A leaf's key is seq · 64. Distinct nodes get distinct keys (a key gives
+    back its level, hence its index)."""
+    if not 0 <= level < 1 << _LEVEL_BITS or index < 0:
         raise TreeError(f"node `{level}/{index}` is outside the storable tree")
-    return level * _LEVEL_STRIDE + index
+    completed_by = ((index + 1) << level) - 1
+    if completed_by >= _MAX_LEAVES:
+        raise TreeError(f"node `{level}/{index}` is outside the storable tree")
+    return completed_by << _LEVEL_BITS | level
 
 
 class StoredHashReader:
@@ -381,7 +414,7 @@ def read_entries(conn: Connection, start: int, end: int) -> list[StoredEntry]:
             leaf.c.hash,
         )
         .join(audit_entries, audit_entries.c.seq == events.c.seq)
-        .join(leaf, leaf.c.id == events.c.seq)  # level 0: node id = seq
+        .join(leaf, leaf.c.id == events.c.seq * (1 << _LEVEL_BITS))  # a leaf: seq · 64
         .where(events.c.seq >= start, events.c.seq < end)
         .order_by(events.c.seq)
     )

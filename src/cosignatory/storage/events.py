@@ -235,17 +235,18 @@ def append_event_if(
             seq, size, frontier, digest = cursor.one(_SQLITE_BUMP_HEAD, {"order": order})
             cursor.execute(_SQLITE_INSERT_EVENT, {"seq": seq, **values})
             head = AuditHead(size=int(size), frontier=bytes(frontier), order_digest=digest)
-    # The audit log's Merkle tree grows in this transaction, under the same head lock.
-    append_audit_entry(
-        conn,
-        seq=int(seq),
-        kind=kind,
-        actor=actor,
-        subject=subject,
-        at=at,
-        payload=payload_json,
-        head=head,
-    )
+        # The audit log's Merkle tree grows in this transaction, under the same head lock.
+        append_audit_entry(
+            conn,
+            seq=int(seq),
+            kind=kind,
+            actor=actor,
+            subject=subject,
+            at=at,
+            payload=payload_json,
+            head=head,
+            cursor=cursor,
+        )
     return int(seq)
 
 

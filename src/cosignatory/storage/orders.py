@@ -122,14 +122,25 @@ class Guard(StrEnum):
 
 
 def _states(states: Sequence[OrderState]) -> list[ColumnElement[Any]]:
-    return [literal_column(f"'{s.value}'") for s in sorted(states)]  # our enum values only
+    return [_state(s) for s in sorted(states)]
+
+
+def _state(state: OrderState) -> ColumnElement[Any]:
+    """A state as an SQL literal (our enum values only): the deadline indexes are partial
+    on `state = 'pending'` / `'approved'`, and a planner uses such an index only for a
+    query whose own condition says so in the same words, not through a parameter."""
+    return literal_column(f"'{state.value}'")
+
+
+def _in_state(state: OrderState) -> ColumnElement[bool]:
+    return orders.c.state == _state(state)
 
 
 def overdue_clause(now: Any) -> ColumnElement[bool]:
     """Orders whose deadline has passed but whose row still says pending or approved."""
     return or_(
-        and_(orders.c.state == OrderState.PENDING.value, orders.c.expires_at <= now),
-        and_(orders.c.state == OrderState.APPROVED.value, orders.c.execute_by <= now),
+        and_(_in_state(OrderState.PENDING), orders.c.expires_at <= now),
+        and_(_in_state(OrderState.APPROVED), orders.c.execute_by <= now),
     )
 
 
@@ -385,12 +396,12 @@ def reviews_of_many(conn: Connection, order_ids: Sequence[str]) -> dict[str, lis
 def state_clause(state: OrderState, now: datetime) -> ColumnElement[bool]:
     """Orders that *read* as `state` at `now`: overdue ones read as expired."""
     if state is OrderState.PENDING:
-        return and_(orders.c.state == state.value, orders.c.expires_at > now)
+        return and_(_in_state(state), orders.c.expires_at > now)
     if state is OrderState.APPROVED:
-        return and_(orders.c.state == state.value, orders.c.execute_by > now)
+        return and_(_in_state(state), orders.c.execute_by > now)
     if state is OrderState.EXPIRED:
-        return or_(orders.c.state == state.value, overdue_clause(now))
-    return orders.c.state == state.value
+        return or_(_in_state(state), overdue_clause(now))
+    return _in_state(state)
 
 
 def list_orders(
@@ -439,15 +450,25 @@ def count_by_state(conn: Connection, now: datetime) -> dict[OrderState, int]:
 
 def due_for_expiry(conn: Connection, now: datetime, *, limit: int) -> list[OrderRecord]:
     """Overdue orders, locked for this transaction; rows another writer holds are skipped."""
-    query = select(orders).where(overdue_clause(now)).order_by(orders.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return [_order(row) for row in conn.execute(query)]
+    query = select(orders).where(overdue_clause(now)).limit(limit)
+    return _locked_in_id_order(conn, query, skip_locked=True)
 
 
 def lock_pending(conn: Connection) -> list[OrderRecord]:
     """Every pending order, row-locked in id order (so two lockers never deadlock)."""
-    query = select(orders).where(orders.c.state == OrderState.PENDING.value).order_by(orders.c.id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return [_order(row) for row in conn.execute(query)]
+    query = select(orders).where(_in_state(OrderState.PENDING))
+    return _locked_in_id_order(conn, query, skip_locked=False)
+
+
+def _locked_in_id_order(
+    conn: Connection, query: Select[Any], *, skip_locked: bool
+) -> list[OrderRecord]:
+    """`query`'s orders by id; on PostgreSQL row-locked in that order (`skip_locked`: but
+    not those another writer holds). SQLite sorts them here instead: there the write
+    transaction excludes every other writer, and an `ORDER BY id` would lead its planner
+    (which has no statistics) to walk the whole table in key order rather than use the
+    partial deadline indexes."""
+    if conn.dialect.name != "postgresql":
+        return sorted((_order(row) for row in conn.execute(query)), key=lambda r: r.id)
+    locked = query.order_by(orders.c.id).with_for_update(skip_locked=skip_locked)
+    return [_order(row) for row in conn.execute(locked)]

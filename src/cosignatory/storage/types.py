@@ -22,8 +22,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _sqlite_bind(value: datetime | None) -> str | None:
+    """`_SQLITE_FORMAT`, written by `isoformat` (a fraction of `strftime`'s cost; every
+    write binds several). The same text for every year from 1000 on; below it, zero-padded
+    as SQLAlchemy's own DATETIME writes it (`strftime` wrote `999`, which did not read
+    back). tests/unit/test_storage_types.py pins both."""
     value = _aware(value)
-    return None if value is None else value.astimezone(UTC).strftime(_SQLITE_FORMAT)
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_result(value: str | None) -> datetime | None:
