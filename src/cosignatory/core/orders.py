@@ -32,7 +32,10 @@ def format_timestamp(value: datetime) -> str:
     """`2026-01-31T12:00:00.000000Z`: one spelling per instant, so digests are stable."""
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat: the same text, at a third of strftime's cost
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the spelling digests already use
 
 
 def order_digest(
