@@ -88,7 +88,10 @@ class Store:
                 )
             with conn.begin():
                 if self.dialect == "sqlite":
-                    conn.exec_driver_sql("BEGIN")  # one snapshot for every statement
+                    # One snapshot for every statement; on the driver's cursor, as in
+                    # `begin_write` (every authenticated request runs a read).
+                    with DriverCursor(conn) as cursor:
+                        cursor.execute("BEGIN", ())
                 yield conn
 
     def write(self, fn: Callable[[Connection], T]) -> T:
