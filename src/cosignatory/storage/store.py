@@ -27,6 +27,7 @@ from cosignatory.core.errors import InputError
 from cosignatory.storage.driver import DriverCursor
 from cosignatory.storage.engine import is_memory_sqlite, make_engine, normalize_url
 from cosignatory.storage.migrate import ensure_current, upgrade
+from cosignatory.storage.readers import ReadConnections
 
 __all__ = ["Store", "memory_store", "open_store"]
 
@@ -34,6 +35,7 @@ T = TypeVar("T")
 
 MAX_ATTEMPTS = 6
 _PG_TRANSIENT = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock n/a
+_KEEP_READERS = 5  # SQLAlchemy's pool keeps 5 open (`pool_size`); reads keep no more
 
 
 class Store:
@@ -51,6 +53,10 @@ class Store:
         # arbitrates between processes. Reentrant, so a nested write fails as before.
         self._writers = (
             threading.RLock() if self.dialect == "sqlite" and self._serial is None else None
+        )
+        # SQLite file reads keep their connections between reads (see `readers`).
+        self._readers = (
+            ReadConnections(engine, keep=_KEEP_READERS) if self._writers is not None else None
         )
 
     @property
@@ -80,6 +86,10 @@ class Store:
     @contextmanager
     def begin_read(self) -> Iterator[Connection]:
         """One read-only snapshot (REPEATABLE READ READ ONLY on PostgreSQL)."""
+        if self._readers is not None:
+            with self._readers.snapshot() as kept:
+                yield kept
+            return
         with self._serial or nullcontext(), self.engine.connect() as raw:
             conn = raw
             if self.is_postgres:
@@ -88,7 +98,10 @@ class Store:
                 )
             with conn.begin():
                 if self.dialect == "sqlite":
-                    conn.exec_driver_sql("BEGIN")  # one snapshot for every statement
+                    # One snapshot for every statement; on the driver's cursor, as in
+                    # `begin_write` (every authenticated request runs a read).
+                    with DriverCursor(conn) as cursor:
+                        cursor.execute("BEGIN", ())
                 yield conn
 
     def write(self, fn: Callable[[Connection], T]) -> T:
@@ -129,6 +142,8 @@ class Store:
             conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         self.engine.dispose()
 
 

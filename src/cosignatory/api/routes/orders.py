@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from cosignatory.api.auth import BearerToken, ServiceDep, authenticate
+from cosignatory.api.auth import BearerToken, authenticate, service_of
 from cosignatory.api.metrics import ApiMetrics
 from cosignatory.api.responses import problems
 from cosignatory.api.schemas import (
@@ -57,9 +57,8 @@ def _metrics(request: Request) -> ApiMetrics:
     responses=problems(401, 403, 409, 413, 422),
     summary="Propose an order",
 )
-def propose(
-    body: ProposeRequest, token: BearerToken, service: ServiceDep, request: Request
-) -> Response:
+def propose(body: ProposeRequest, token: BearerToken, request: Request) -> Response:
+    service = service_of(request)
     caller = authenticate(service, token)
     view = service.propose(
         action=body.action,
@@ -80,7 +79,7 @@ def propose(
 def list_orders(
     *,
     token: BearerToken,
-    service: ServiceDep,
+    request: Request,
     state: Annotated[OrderStateName | None, Query()] = None,
     proposer: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
@@ -93,6 +92,7 @@ def list_orders(
         str | None, Query(max_length=200, description="opaque; from `next_cursor`")
     ] = None,
 ) -> Response:
+    service = service_of(request)
     caller = authenticate(service, token)
     items, next_cursor = service.list_orders(
         state=OrderState(state) if state is not None else None,
@@ -113,9 +113,9 @@ def list_orders(
 @router.get(
     "/{order_id}", response_model=Order, responses=problems(401, 404, 422), summary="Show an order"
 )
-def get_order(order_id: OrderId, token: BearerToken, service: ServiceDep) -> Response:
+def get_order(order_id: OrderId, token: BearerToken, request: Request) -> Response:
     # Any authenticated person may read any order: token and order in one read.
-    _caller, view = service.get_order_as(token, order_id)
+    _caller, view = service_of(request).get_order_as(token, order_id)
     return _order(view)
 
 
@@ -130,9 +130,9 @@ def review(
     order_id: OrderId,
     body: ReviewRequest,
     token: BearerToken,
-    service: ServiceDep,
     request: Request,
 ) -> Response:
+    service = service_of(request)
     caller = authenticate(service, token)
     view = service.review(
         order_id=order_id,
@@ -156,9 +156,10 @@ def review(
 def cancel(
     order_id: OrderId,
     token: BearerToken,
-    service: ServiceDep,
+    request: Request,
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> Response:
+    service = service_of(request)
     caller = authenticate(service, token)
     view = service.cancel(
         order_id=order_id,
@@ -178,11 +179,11 @@ def cancel(
 def execute(
     order_id: OrderId,
     token: BearerToken,
-    service: ServiceDep,
     request: Request,
     body: Annotated[ExecuteRequest | None, Body()] = None,
 ) -> JSONResponse:
     del body  # nothing to say: the caller's identity is the whole request
+    service = service_of(request)
     caller = authenticate(service, token)
     view, ticket = service.claim(order_id=order_id, by=caller.person)
     _metrics(request).executions.labels("claimed").inc()
@@ -199,9 +200,9 @@ def record_result(
     order_id: OrderId,
     body: ResultRequest,
     token: BearerToken,
-    service: ServiceDep,
     request: Request,
 ) -> Response:
+    service = service_of(request)
     authenticate(service, token)  # the ticket is the authority; a token must still be valid
     view = service.record_result(
         order_id=order_id,
