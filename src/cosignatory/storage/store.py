@@ -48,7 +48,7 @@ class Store:
         self._serial = threading.RLock() if is_memory_sqlite(engine.url) else None
         # SQLite has one writer at a time, and a writer that finds it taken polls in
         # sleeps of up to 100 ms (the busy handler), so the lock sits idle while racing
-        # writers doze (p99 near a second under eight writers). This process's `write`s
+        # writers doze (p99 near a second under eight writers). This process's writes
         # queue here instead and go the moment it is free; the busy timeout still
         # arbitrates between processes. Reentrant, so a nested write fails as before.
         self._writers = (
@@ -73,8 +73,18 @@ class Store:
 
     @contextmanager
     def begin_write(self) -> Iterator[Connection]:
-        """One write transaction (`BEGIN IMMEDIATE` on SQLite), committed on success."""
-        with self._serial or nullcontext(), self.engine.connect() as conn, conn.begin():
+        """One write transaction (`BEGIN IMMEDIATE` on SQLite), committed on success.
+
+        This process's writer lock (SQLite) covers the transaction only: the connection
+        is checked out of the pool before it and checked back in (reset) after it, so
+        the next writer starts the moment this one has committed.
+        """
+        with (
+            self._serial or nullcontext(),
+            self.engine.connect() as conn,
+            self._writers or nullcontext(),
+            conn.begin(),
+        ):
             if self.dialect == "sqlite":
                 # SQLAlchemy's begin is bookkeeping here (pysqlite's implicit transactions
                 # are off); this is the real one, on the driver's cursor (every write runs
@@ -108,7 +118,7 @@ class Store:
         """Run `fn` in one write transaction, retrying it on transient conflicts."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with self._writers or nullcontext(), self.begin_write() as conn:
+                with self.begin_write() as conn:
                     return fn(conn)
             except DBAPIError as e:
                 if attempt == MAX_ATTEMPTS or not self._transient(e):
