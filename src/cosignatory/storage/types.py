@@ -25,7 +25,7 @@ def _sqlite_bind(value: datetime | None) -> str | None:
     """`_SQLITE_FORMAT`, written by `isoformat` (a fraction of `strftime`'s cost; every
     write binds several). The same text for every year from 1000 on; below it, zero-padded
     as SQLAlchemy's own DATETIME writes it (`strftime` wrote `999`, which did not read
-    back). tests/unit/test_storage_types.py pins both."""
+    back). tests/contract/test_storage_types.py pins both."""
     value = _aware(value)
     if value is None:
         return None

@@ -324,10 +324,9 @@ def evaluate(
     else:
         status = DecisionStatus.PENDING
         for s in seat_states:
-            missing = s.count - len(s.filled_by)
-            if missing > 0:
+            if s.missing:
                 who_could = "`" + "`, `".join(s.eligible) + "`" if s.eligible else "nobody left"
-                reasons.append(f"waiting for {missing} more {s.role} (could be: {who_could})")
+                reasons.append(f"waiting for {s.missing} more {s.role} (could be: {who_could})")
         # Could the people still able to act complete it? If not, say so plainly. The
         # matcher holds a maximum matching of the approvals; offering it everyone still
         # eligible gives the maximum over both (augmenting paths: any order gives the
