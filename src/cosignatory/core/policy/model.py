@@ -136,8 +136,9 @@ class Proposal:
     veto_people: frozenset[str]
     # Rules with `reject_after_denials`, each with the roles of its own seats.
     denial_rules: tuple[tuple[Rule, frozenset[str]], ...]
-    # Rules that restrict who may propose (`proposers`), checked per order.
-    proposer_rules: tuple[Rule, ...] = ()
+    # Rules that restrict who may propose (`proposers`), checked per order. No default:
+    # a Proposal built without it would skip the proposer check.
+    proposer_rules: tuple[Rule, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
