@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from cosignatory.core.errors import InputError
 from cosignatory.storage.driver import DriverCursor
 from cosignatory.storage.engine import is_memory_sqlite, make_engine, normalize_url
+from cosignatory.storage.group_commit import GroupCommit
 from cosignatory.storage.migrate import ensure_current, upgrade
 from cosignatory.storage.readers import ReadConnections
 
@@ -58,6 +59,16 @@ class Store:
         self._readers = (
             ReadConnections(engine, keep=_KEEP_READERS) if self._writers is not None else None
         )
+        # Which threads are inside a write transaction (`begin_write`), so that a write
+        # started from inside one runs (and fails) on its own rather than queueing.
+        self._writing = threading.local()
+        # Concurrent `write`s to a SQLite file share transactions and fsyncs (see
+        # `group_commit`); PostgreSQL runs them side by side under row locks instead.
+        self.group_commit = (
+            GroupCommit(self.begin_write, nested=self.in_write)
+            if self._writers is not None
+            else None
+        )
 
     @property
     def url(self) -> URL:
@@ -79,19 +90,28 @@ class Store:
         is checked out of the pool before it and checked back in (reset) after it, so
         the next writer starts the moment this one has committed.
         """
-        with (
-            self._serial or nullcontext(),
-            self.engine.connect() as conn,
-            self._writers or nullcontext(),
-            conn.begin(),
-        ):
-            if self.dialect == "sqlite":
-                # SQLAlchemy's begin is bookkeeping here (pysqlite's implicit transactions
-                # are off); this is the real one, on the driver's cursor (every write runs
-                # it). Its COMMIT is pysqlite's `commit()`.
-                with DriverCursor(conn) as cursor:
-                    cursor.execute("BEGIN IMMEDIATE", ())
-            yield conn
+        depth = getattr(self._writing, "depth", 0)
+        self._writing.depth = depth + 1
+        try:
+            with (
+                self._serial or nullcontext(),
+                self.engine.connect() as conn,
+                self._writers or nullcontext(),
+                conn.begin(),
+            ):
+                if self.dialect == "sqlite":
+                    # SQLAlchemy's begin is bookkeeping here (pysqlite's implicit
+                    # transactions are off); this is the real one, on the driver's cursor
+                    # (every write runs it). Its COMMIT is pysqlite's `commit()`.
+                    with DriverCursor(conn) as cursor:
+                        cursor.execute("BEGIN IMMEDIATE", ())
+                yield conn
+        finally:
+            self._writing.depth = depth
+
+    def in_write(self) -> bool:
+        """Whether this thread is inside a write transaction of this store."""
+        return bool(getattr(self._writing, "depth", 0))
 
     @contextmanager
     def begin_read(self) -> Iterator[Connection]:
@@ -115,9 +135,16 @@ class Store:
                 yield conn
 
     def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run `fn` in one write transaction, retrying it on transient conflicts."""
+        """Run `fn` in one write transaction, retrying it on transient conflicts.
+
+        On a SQLite file, writes that arrive while another runs share the next
+        transaction, each in a savepoint of its own (`group_commit`); `fn` returns or
+        raises only once that transaction has committed or failed.
+        """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
+                if self.group_commit is not None:
+                    return self.group_commit.run(fn)
                 with self.begin_write() as conn:
                     return fn(conn)
             except DBAPIError as e:
