@@ -138,6 +138,11 @@ def test_health_and_metrics(deployment: Deployment) -> None:
     assert re.search(r'^cosignatory_reviews_total\{decision="approve"\} [1-9]', text, re.M)
     assert re.search(r'^cosignatory_decisions_total\{state="approved"\} [1-9]', text, re.M)
     assert re.search(r'^cosignatory_orders\{state="approved"\} [1-9]', text, re.M)
+    # SQLite group commit: writes, and the transactions (fsyncs) they shared.
+    writes = re.search(r"^cosignatory_store_writes_total ([0-9.]+)$", text, re.M)
+    commits = re.search(r"^cosignatory_store_write_transactions_total ([0-9.]+)$", text, re.M)
+    assert writes and commits, text
+    assert float(writes[1]) >= float(commits[1]) >= 2  # at least the proposal and the review
     assert re.search(
         r'^cosignatory_http_request_duration_seconds_count\{method="POST",'
         r'route="/v1/orders/\{order_id\}/reviews",status="201"\} [1-9]',

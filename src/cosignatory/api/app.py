@@ -71,9 +71,11 @@ def create_app(
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     settings = settings or ApiSettings()
+    group = service.store.group_commit
     metrics = ApiMetrics(
         count_orders_by_state=functools.partial(count_orders_by_state, service.store),
         states=[s.value for s in OrderState],
+        write_counts=(lambda: (group.functions, group.batches)) if group is not None else None,
     )
 
     @contextlib.asynccontextmanager

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,12 +60,34 @@ class _OrdersByState(Collector):
         yield family
 
 
+class _GroupCommit(Collector):
+    """Write functions and the transactions that committed them (SQLite group commit):
+    their ratio is how many writes shared each fsync."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        functions, batches = self._counts()
+        yield CounterMetricFamily(
+            "cosignatory_store_writes",
+            "Write use cases run by this process's group commit (SQLite).",
+            value=functions,
+        )
+        yield CounterMetricFamily(
+            "cosignatory_store_write_transactions",
+            "Transactions (one fsync each) those writes shared (SQLite group commit).",
+            value=batches,
+        )
+
+
 class ApiMetrics:
     def __init__(
         self,
         *,
         count_orders_by_state: Callable[[], Mapping[str, int]] | None = None,
         states: Iterable[str] = (),
+        write_counts: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_seconds = Histogram(
@@ -106,6 +128,8 @@ class ApiMetrics:
         )
         if count_orders_by_state is not None:
             self.registry.register(_OrdersByState(count_orders_by_state, states))
+        if write_counts is not None:
+            self.registry.register(_GroupCommit(write_counts))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _METHODS else "OTHER"
