@@ -43,10 +43,11 @@ from dataclasses import dataclass, field
 
 import httpx
 from fastapi import APIRouter
+from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
 
 from cosignatory.api import ApiSettings, create_app
-from cosignatory.api.auth import BearerToken, ServiceDep, authenticate
+from cosignatory.api.auth import caller_of
 from cosignatory.api.server import bind, run_server, url_of
 from cosignatory.core.policy import ReviewDecision
 from cosignatory.service import Service
@@ -87,8 +88,8 @@ def serve(db_url: str) -> None:
         return JSONResponse({"ok": True})
 
     @anchors.get("/bench/authenticated")
-    def authenticated(token: BearerToken, service: ServiceDep) -> JSONResponse:
-        return JSONResponse({"ok": True, "person": authenticate(service, token).person})
+    def authenticated(request: HttpRequest) -> JSONResponse:
+        return JSONResponse({"ok": True, "person": caller_of(request).person})
 
     service = Service(open_store(db_url))
     app = create_app(service, ApiSettings(sweep_interval=0), routers=[anchors])

@@ -173,6 +173,15 @@ def test_openapi_documents_problems_and_bearer_auth(
     review = spec["paths"]["/v1/orders/{order_id}/reviews"]["post"]
     assert set(review["responses"]) == {"201", "401", "403", "404", "409", "413", "422"}
     assert list(review["responses"]["409"]["content"]) == ["application/problem+json"]
+    # Routes check the token themselves (`auth.caller_of`): each declares the scheme, and
+    # exactly the public operations declare none.
+    public = {
+        (path, method)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") != [{"HTTPBearer": []}]
+    }
+    assert public == {("/healthz", "get"), ("/metrics", "get"), ("/v1/audit/checkpoint", "get")}
 
 
 def _client_for(handler: Any) -> Client:

@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 
 from cosignatory import __version__
 from cosignatory.api import audit_routes
+from cosignatory.api.auth import BEARER_SCHEME, BEARER_SCHEME_NAME
 from cosignatory.api.limits import BodySizeLimit
 from cosignatory.api.metrics import ApiMetrics, MetricsMiddleware
 from cosignatory.api.problems import install_problem_handlers
@@ -147,9 +148,11 @@ def _openapi_with_problems(app: FastAPI) -> Any:
                 description=app.description,
                 routes=app.routes,
             )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                problem_component_schemas()
-            )
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {}).update(problem_component_schemas())
+            # Routes read the token themselves (`auth.caller_of`) and declare the scheme
+            # per operation (`auth.SECURED`); the scheme itself is declared here.
+            components.setdefault("securitySchemes", {})[BEARER_SCHEME_NAME] = BEARER_SCHEME
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -24,11 +24,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from cosignatory.api.auth import BearerToken, ServiceDep, authenticate
+from cosignatory.api.auth import SECURED, caller_of, service_of
 from cosignatory.api.responses import problems
 from cosignatory.config import load_audit_settings
 from cosignatory.core.orders import format_timestamp
@@ -135,8 +135,8 @@ def checkpoint_json(record: CheckpointRecord) -> dict[str, Any]:
     responses=problems(404),
     summary="The latest signed checkpoint (C2SP tlog-checkpoint)",
 )
-def get_checkpoint(service: ServiceDep) -> JSONResponse:
-    return JSONResponse(checkpoint_json(service.audit.checkpoint()))
+def get_checkpoint(request: Request) -> JSONResponse:
+    return JSONResponse(checkpoint_json(service_of(request).audit.checkpoint()))
 
 
 @router.get(
@@ -144,11 +144,11 @@ def get_checkpoint(service: ServiceDep) -> JSONResponse:
     response_model=EntriesOut,
     responses=problems(401, 422),
     summary=f"Entries [start, end), at most {MAX_ENTRIES_PAGE}",
+    openapi_extra=SECURED,
 )
-def get_entries(
-    *, token: BearerToken, service: ServiceDep, start: Index, end: Index
-) -> JSONResponse:
-    authenticate(service, token)  # any authenticated person may audit
+def get_entries(*, request: Request, start: Index, end: Index) -> JSONResponse:
+    service = service_of(request)
+    caller_of(request)  # any authenticated person may audit
     entries = service.audit.stored_entries(start, end)
     body = {
         "entries": [
@@ -165,11 +165,11 @@ def get_entries(
     response_model=InclusionOut,
     responses=problems(401, 422),
     summary="Inclusion proof of one entry in the tree of `tree_size` entries",
+    openapi_extra=SECURED,
 )
-def get_inclusion_proof(
-    *, token: BearerToken, service: ServiceDep, index: Index, tree_size: Index
-) -> JSONResponse:
-    authenticate(service, token)
+def get_inclusion_proof(*, request: Request, index: Index, tree_size: Index) -> JSONResponse:
+    service = service_of(request)
+    caller_of(request)
     proof = service.audit.inclusion_proof(index, tree_size)
     return JSONResponse({"index": index, "tree_size": tree_size, "proof": [_b64(h) for h in proof]})
 
@@ -179,10 +179,10 @@ def get_inclusion_proof(
     response_model=ConsistencyOut,
     responses=problems(401, 422),
     summary="Consistency proof: the tree of `second` entries extends the tree of `first`",
+    openapi_extra=SECURED,
 )
-def get_consistency_proof(
-    *, token: BearerToken, service: ServiceDep, first: Index, second: Index
-) -> JSONResponse:
-    authenticate(service, token)
+def get_consistency_proof(*, request: Request, first: Index, second: Index) -> JSONResponse:
+    service = service_of(request)
+    caller_of(request)
     proof = service.audit.consistency_proof(first, second)
     return JSONResponse({"first": first, "second": second, "proof": [_b64(h) for h in proof]})

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from cosignatory.api.auth import BearerToken, authenticate, service_of
+from cosignatory.api.auth import SECURED, bearer_token, caller_of, service_of
 from cosignatory.api.metrics import ApiMetrics
 from cosignatory.api.responses import problems
 from cosignatory.api.schemas import (
@@ -56,11 +56,11 @@ def _metrics(request: Request) -> ApiMetrics:
     response_model=Order,
     responses=problems(401, 403, 409, 413, 422),
     summary="Propose an order",
+    openapi_extra=SECURED,
 )
-def propose(body: ProposeRequest, token: BearerToken, request: Request) -> Response:
-    service = service_of(request)
-    caller = authenticate(service, token)
-    view = service.propose(
+def propose(body: ProposeRequest, request: Request) -> Response:
+    caller = caller_of(request)
+    view = service_of(request).propose(
         action=body.action,
         params=body.params,
         proposer=caller.person,
@@ -75,10 +75,10 @@ def propose(body: ProposeRequest, token: BearerToken, request: Request) -> Respo
     response_model=OrderPage,
     responses=problems(401, 422),
     summary="List orders, newest first (cursor-paged)",
+    openapi_extra=SECURED,
 )
 def list_orders(
     *,
-    token: BearerToken,
     request: Request,
     state: Annotated[OrderStateName | None, Query()] = None,
     proposer: Annotated[str | None, Query(max_length=64)] = None,
@@ -92,9 +92,8 @@ def list_orders(
         str | None, Query(max_length=200, description="opaque; from `next_cursor`")
     ] = None,
 ) -> Response:
-    service = service_of(request)
-    caller = authenticate(service, token)
-    items, next_cursor = service.list_orders(
+    caller = caller_of(request)
+    items, next_cursor = service_of(request).list_orders(
         state=OrderState(state) if state is not None else None,
         proposer=proposer,
         action=action,
@@ -111,11 +110,15 @@ def list_orders(
 
 
 @router.get(
-    "/{order_id}", response_model=Order, responses=problems(401, 404, 422), summary="Show an order"
+    "/{order_id}",
+    response_model=Order,
+    responses=problems(401, 404, 422),
+    summary="Show an order",
+    openapi_extra=SECURED,
 )
-def get_order(order_id: OrderId, token: BearerToken, request: Request) -> Response:
+def get_order(order_id: OrderId, request: Request) -> Response:
     # Any authenticated person may read any order: token and order in one read.
-    _caller, view = service_of(request).get_order_as(token, order_id)
+    _caller, view = service_of(request).get_order_as(bearer_token(request), order_id)
     return _order(view)
 
 
@@ -125,16 +128,15 @@ def get_order(order_id: OrderId, token: BearerToken, request: Request) -> Respon
     response_model=Order,
     responses=problems(401, 403, 404, 409, 413, 422),
     summary="Approve or deny an order",
+    openapi_extra=SECURED,
 )
 def review(
     order_id: OrderId,
     body: ReviewRequest,
-    token: BearerToken,
     request: Request,
 ) -> Response:
-    service = service_of(request)
-    caller = authenticate(service, token)
-    view = service.review(
+    caller = caller_of(request)
+    view = service_of(request).review(
         order_id=order_id,
         reviewer=caller.person,
         decision=ReviewDecision(body.decision.value),
@@ -152,16 +154,15 @@ def review(
     response_model=Order,
     responses=problems(401, 403, 404, 409, 413, 422),
     summary="Cancel an order (its proposer, or an administrator)",
+    openapi_extra=SECURED,
 )
 def cancel(
     order_id: OrderId,
-    token: BearerToken,
     request: Request,
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> Response:
-    service = service_of(request)
-    caller = authenticate(service, token)
-    view = service.cancel(
+    caller = caller_of(request)
+    view = service_of(request).cancel(
         order_id=order_id,
         by=caller.person,
         reason=body.reason if body is not None else "",
@@ -175,17 +176,16 @@ def cancel(
     response_model=Execution,
     responses=problems(401, 403, 404, 409, 413, 422),
     summary="Claim the single-use ticket of an approved order",
+    openapi_extra=SECURED,
 )
 def execute(
     order_id: OrderId,
-    token: BearerToken,
     request: Request,
     body: Annotated[ExecuteRequest | None, Body()] = None,
 ) -> JSONResponse:
     del body  # nothing to say: the caller's identity is the whole request
-    service = service_of(request)
-    caller = authenticate(service, token)
-    view, ticket = service.claim(order_id=order_id, by=caller.person)
+    caller = caller_of(request)
+    view, ticket = service_of(request).claim(order_id=order_id, by=caller.person)
     _metrics(request).executions.labels("claimed").inc()
     return JSONResponse({"order": view.to_json(), "ticket": ticket})
 
@@ -195,16 +195,15 @@ def execute(
     response_model=Order,
     responses=problems(401, 403, 404, 409, 413, 422),
     summary="Record how the execution went (needs the ticket)",
+    openapi_extra=SECURED,
 )
 def record_result(
     order_id: OrderId,
     body: ResultRequest,
-    token: BearerToken,
     request: Request,
 ) -> Response:
-    service = service_of(request)
-    authenticate(service, token)  # the ticket is the authority; a token must still be valid
-    view = service.record_result(
+    caller_of(request)  # the ticket is the authority; a token must still be valid
+    view = service_of(request).record_result(
         order_id=order_id,
         ticket=body.ticket,
         outcome=Outcome(body.outcome.value),
