@@ -189,11 +189,19 @@ _LOCK_ORDER = select(orders.c.id).where(orders.c.id == _ID).with_for_update()
 
 
 def _load_statement(aggregate: str) -> Select[Any]:
-    """Order + its reviews (one row each) + its event seqs (`group_concat` on SQLite,
-    `string_agg` on PostgreSQL, with a literal separator so the SQL is compiled once)."""
+    """Order + its reviews (one row each, in no particular order: `load_order` sorts them
+    by id) + its event seqs (`group_concat` on SQLite, `string_agg` on PostgreSQL, with a
+    literal separator so the SQL is compiled once).
+
+    The seqs subquery names the order by the bound id, not by `orders.id`: uncorrelated,
+    it runs once per statement instead of once per review row. And SQLite would sort the
+    joined rows, every order column included, in a temporary B-tree, which cost more
+    than the rest of the statement (24 µs of 80 with eleven reviews, half of a load with
+    none); sorting a few review rows in Python costs next to nothing.
+    """
     seqs = (
         select(getattr(func, aggregate)(cast(events.c.seq, String), literal_column("','")))
-        .where(events.c.subject == orders.c.id)
+        .where(events.c.subject == _ID)
         .scalar_subquery()
         .label("o_event_seqs")
     )
@@ -201,6 +209,7 @@ def _load_statement(aggregate: str) -> Select[Any]:
         select(
             orders,
             seqs,
+            reviews.c.id.label("r_id"),
             reviews.c.reviewer.label("r_reviewer"),
             reviews.c.decision.label("r_decision"),
             reviews.c.comment.label("r_comment"),
@@ -208,7 +217,6 @@ def _load_statement(aggregate: str) -> Select[Any]:
         )
         .outerjoin(reviews, reviews.c.order_id == orders.c.id)
         .where(orders.c.id == _ID)
-        .order_by(reviews.c.id)
     )
 
 
@@ -232,6 +240,8 @@ _TIMESTAMPS = tuple(i for i, c in enumerate(orders.c) if isinstance(c.type, UTCD
 _PARAMS_AT = _COLUMNS.index("params")
 _STATE_AT = _COLUMNS.index("state")
 _REVIEW_COLUMNS = ("order_id", "reviewer", "decision", "comment", "at")
+_SEQS_AT = len(_COLUMNS)  # in a row of `_LOAD_ORDER`: the seqs, then the review's id, …
+_REVIEW_AT = _SEQS_AT + 1
 
 
 def _driver_order(
@@ -269,7 +279,7 @@ def load_order(
     if not rows:
         return None
     first = rows[0]
-    seqs_text = first[len(_COLUMNS)]
+    seqs_text = first[_SEQS_AT]
     seqs = tuple(sorted(int(seq) for seq in seqs_text.split(","))) if seqs_text else ()
     read = read_timestamp(dialect)
     found = [
@@ -280,8 +290,9 @@ def load_order(
             comment=comment,
             at=_required(read(at)),
         )
-        for reviewer, decision, comment, at in (row[len(_COLUMNS) + 1 :] for row in rows)
-        if reviewer is not None
+        for _, reviewer, decision, comment, at in sorted(
+            row[_REVIEW_AT:] for row in rows if row[_REVIEW_AT] is not None
+        )  # by review id: the order they were made in
     ]
     return _driver_order(first, read, seqs), found
 
