@@ -53,7 +53,7 @@ from cosignatory.core.audit import (
 )
 from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
 from cosignatory.core.events import EventKind
-from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.driver import DriverCursor, driver_cursor
 from cosignatory.storage.tables import DIGEST, SEQ, events, metadata
 from cosignatory.storage.types import UTCDateTime
 
@@ -195,7 +195,7 @@ def append_audit_entry(
     (`events.append_event` does); without it the head is read here. `cursor` is the
     caller's driver cursor on `conn`, if it has one open.
     """
-    with DriverCursor(conn) if cursor is None else nullcontext(cursor) as driver:
+    with driver_cursor(conn) if cursor is None else nullcontext(cursor) as driver:
         _append_audit_entry(
             conn, driver, seq=seq, kind=kind, actor=actor, subject=subject, at=at,
             payload=payload, head=head,

@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import BindParameter
 from cosignatory.core.canonical import canonical_text
 from cosignatory.core.lifecycle import OrderState, sources_of
 from cosignatory.core.policy import ReviewDecision
-from cosignatory.storage.driver import BoundSQL, DriverCursor, compiled_sql, pipeline
+from cosignatory.storage.driver import BoundSQL, compiled_sql, driver_cursor, pipeline
 from cosignatory.storage.tables import events, orders, policy_versions, reviews
 from cosignatory.storage.types import UTCDateTime, bind_timestamp, read_timestamp
 
@@ -276,7 +276,7 @@ def load_order(
     dialect = conn.dialect.name
     key = {"b_id": order_id}
     locking = for_update and dialect == "postgresql"
-    with DriverCursor(conn) as cursor, pipeline(conn) if locking else nullcontext():
+    with driver_cursor(conn) as cursor, pipeline(conn) if locking else nullcontext():
         if locking:
             # Sent with the read in one round trip; the read starts once the lock is held.
             # (No row to lock means no row to read: its result is not needed.)
@@ -333,7 +333,7 @@ def insert_order(
     if if_policy_current:
         values["p_version"], values["p_digest"] = record.policy_version, record.policy_digest
     params = _bound(conn.dialect.name, values)
-    with DriverCursor(conn) as cursor:
+    with driver_cursor(conn) as cursor:
         if not if_policy_current:
             cursor.run(_INSERT_ORDER, params, column_keys=_COLUMNS)
             return True
@@ -386,7 +386,7 @@ def insert_review(conn: Connection, review: ReviewRecord) -> None:
         "comment": review.comment,
         "at": review.at,
     }
-    with DriverCursor(conn) as cursor:
+    with driver_cursor(conn) as cursor:
         cursor.run(_INSERT_REVIEW, _bound(conn.dialect.name, values), column_keys=_REVIEW_COLUMNS)
 
 
