@@ -19,7 +19,7 @@ from cosignatory.service import Outcome, Service
 from cosignatory.storage import open_store
 from cosignatory.storage import orders as order_rows
 from cosignatory.storage.audit import read_head
-from cosignatory.storage.driver import DriverCursor, pipeline
+from cosignatory.storage.driver import DriverCursor, driver_cursor, pipeline
 from cosignatory.storage.events import append_event, append_event_if
 from tests.conftest import Clock
 from tests.contract.audit_support import SIGNER, export, verify
@@ -213,4 +213,51 @@ def test_an_append_on_a_condition_writes_nothing_when_the_row_does_not_change(
     assert service.audit.size() == size and len(service.events()) == events_before
     assert service.get_order(order.id).state is OrderState.PENDING
     approve(service, order.id, "o1", "o2")  # and the next appends still fit the tree
+    assert_log_consistent(service)
+
+
+def test_reviews_load_in_the_order_they_were_made(service: Service) -> None:
+    """The load sorts the joined review rows by review id itself (SQLite returns them
+    in its unique index's order, by reviewer): names that sort otherwise keep their
+    order, in the record and in the view."""
+    setup_squad(service)
+    order = service.propose(action="mass", params={"size": 1}, proposer="cmd")
+    made = ["o9", "o3", "o10", "o1"]
+    view = approve(service, order.id, *made)
+    found = service.store.read(lambda conn: order_rows.load_order(conn, order.id))
+    assert found is not None
+    record, reviews = found
+    assert [r.reviewer for r in reviews] == made
+    assert [r.reviewer for r in view.reviews] == made
+    assert [r.reviewer for r in service.get_order(order.id).reviews] == made
+    assert record.event_seqs == view.event_seqs and len(record.event_seqs) == 1 + len(made)
+
+
+def test_a_write_transaction_shares_one_driver_cursor(service: Service) -> None:
+    def cursors(conn: Connection) -> tuple[object, object]:
+        with driver_cursor(conn) as first, driver_cursor(conn) as second:
+            return first, second
+
+    first, second = service.store.write(cursors)
+    assert first is second
+    with service.store.begin_read() as conn:  # outside a write: a cursor of its own each
+        first, second = cursors(conn)
+    assert first is not second
+
+
+def test_an_append_after_a_rolled_back_one_builds_on_the_stored_head(
+    service: Service,
+) -> None:
+    """The process remembers the frontier its last append left; after that append rolled
+    back, the stored head differs, and the next append must build on the stored one."""
+    setup_squad(service)
+    order = launch(service)
+
+    def append_then_fail(conn: Connection) -> None:
+        _bare_review_event(conn, service, order.id, "o1", order.digest)
+        raise RuntimeError("roll it back")
+
+    with pytest.raises(RuntimeError):
+        service.store.write(append_then_fail)
+    approve(service, order.id, "o1", "o2")
     assert_log_consistent(service)

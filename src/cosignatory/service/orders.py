@@ -8,7 +8,6 @@ the caller raises the error afterwards.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -225,7 +224,7 @@ def _propose_on(
     )
     record = transitions.settle(
         conn,
-        dataclasses.replace(record, event_seqs=(seq,)),
+        record.evolve(event_seqs=(seq,)),
         decision,
         window=policy.settings.execution_window,
         now=now,
@@ -316,7 +315,7 @@ def review(
         )
     record = transitions.settle(
         conn,
-        dataclasses.replace(record, event_seqs=(*record.event_seqs, seq)),
+        record.evolve(event_seqs=(*record.event_seqs, seq)),
         after,
         window=policy.settings.execution_window,
         now=now,

@@ -7,7 +7,6 @@ Nothing else in the service writes a state, so no state changes without an event
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,9 +58,7 @@ def move(
     )
     if seq is None:
         return None
-    return dataclasses.replace(
-        record, state=target, **changes, event_seqs=(*record.event_seqs, seq)
-    )
+    return record.evolve(state=target, **changes, event_seqs=(*record.event_seqs, seq))
 
 
 def expire(conn: Connection, record: OrderRecord, *, now: datetime) -> OrderRecord | None:

@@ -53,7 +53,7 @@ from cosignatory.core.audit import (
 )
 from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
 from cosignatory.core.events import EventKind
-from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.driver import DriverCursor, driver_cursor
 from cosignatory.storage.tables import DIGEST, SEQ, events, metadata
 from cosignatory.storage.types import UTCDateTime
 
@@ -195,7 +195,7 @@ def append_audit_entry(
     (`events.append_event` does); without it the head is read here. `cursor` is the
     caller's driver cursor on `conn`, if it has one open.
     """
-    with DriverCursor(conn) if cursor is None else nullcontext(cursor) as driver:
+    with driver_cursor(conn) if cursor is None else nullcontext(cursor) as driver:
         _append_audit_entry(
             conn, driver, seq=seq, kind=kind, actor=actor, subject=subject, at=at,
             payload=payload, head=head,
@@ -221,7 +221,7 @@ def _append_audit_entry(
             _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
         )
         head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
-    frontier = Frontier.from_bytes(size=head.size, data=head.frontier)
+    frontier = _stored_frontier(conn, head)
     digest = head.order_digest
     if frontier.size != seq:
         raise RuntimeError(f"audit log holds {frontier.size} entries but event {seq} was written")
@@ -230,18 +230,31 @@ def _append_audit_entry(
         raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
     event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
     result = _append(frontier, event, order_digest)
+    # PostgreSQL's next append guesses the head from it; every next append skips parsing
+    # the head when it reads exactly these bytes back (`_stored_frontier`).
+    remember_frontier(conn, result.frontier)
     if postgres:
         cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
-        remember_frontier(conn, result.frontier)  # the next append's guess (PostgreSQL only)
         return
     cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
     nodes: list[Any] = []
-    for n in result.nodes:
-        nodes += (node_id(n.level, n.index), n.hash)
-    cursor.execute(_sqlite_insert_nodes(len(result.nodes)), nodes)  # one statement, any count
+    for level, index, h in result.node_rows():
+        nodes += (node_id(level, index), h)
+    cursor.execute(_sqlite_insert_nodes(len(result.created)), nodes)  # one statement, any count
     cursor.execute(
         _SQLITE_UPDATE_HEAD, {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
     )
+
+
+def _stored_frontier(conn: Connection, head: AuditHead) -> Frontier:
+    """The frontier stored in `head`: the one this process's last append left when the
+    stored size and bytes are exactly its own (an append that rolled back, or another
+    process's, makes them differ), otherwise parsed and checked from the bytes. Comparing
+    the bytes costs a fraction of splitting and checking every hash again."""
+    recent = recent_frontier(conn)
+    if recent is not None and recent.size == head.size and recent.to_bytes() == head.frontier:
+        return recent
+    return Frontier.from_bytes(size=head.size, data=head.frontier)
 
 
 @functools.cache
@@ -281,8 +294,8 @@ def _pg_write_params(seq: int, order_digest: str | None, result: AppendResult) -
         "seq": seq,
         "order_digest": order_digest,
         # The nodes as one text and one bytea: the driver dumps those far faster than lists.
-        "ids": ",".join(str(node_id(n.level, n.index)) for n in result.nodes),
-        "hashes": b"".join(n.hash for n in result.nodes),
+        "ids": ",".join(str(node_id(level, index)) for level, index, _ in result.node_rows()),
+        "hashes": b"".join(result.created),
         "size": result.frontier.size,
         "frontier": result.frontier.to_bytes(),
     }
@@ -295,6 +308,8 @@ def _pg_write_params(seq: int, order_digest: str | None, result: AppendResult) -
 # the whole audit append as one statement, whose writes to the audit tables apply only if
 # the head still holds exactly that frontier (checked on the locked, latest row version);
 # otherwise (another process appended, a transaction rolled back) it appends as usual.
+# On either database an append that reads back exactly these bytes uses this frontier
+# rather than parsing them again (`_stored_frontier`).
 _recent: weakref.WeakKeyDictionary[Engine, Frontier] = weakref.WeakKeyDictionary()
 _recent_lock = threading.Lock()
 

@@ -11,13 +11,17 @@ for pysqlite, `%(name)s` for psycopg); `run` takes a SQLAlchemy Core statement, 
 once per dialect and remembered (the SQL stays declared in one place). Neither applies
 type processors, so callers bind driver-ready values (`types.bind_timestamp`) and convert
 what they read (`types.read_timestamp`).
+
+A write transaction (`Store.begin_write`) shares one cursor among the helpers it calls:
+`driver_cursor(conn)` hands it out (opened on first use, closed at the end). A use case
+ran four to five helpers, each opening and closing a cursor of its own.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
@@ -28,7 +32,15 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["BoundSQL", "CompiledSQL", "DriverCursor", "compiled_sql", "pipeline"]
+__all__ = [
+    "BoundSQL",
+    "CompiledSQL",
+    "DriverCursor",
+    "compiled_sql",
+    "driver_cursor",
+    "pipeline",
+    "shared_cursor",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +142,9 @@ class DriverCursor:
         _value: BaseException | None,
         _traceback: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._cursor.close()
 
     def run(
@@ -189,3 +204,37 @@ class DriverCursor:
         return DBAPIError.instance(
             sql, params, error, self._error, connection_invalidated=lost, dialect=dialect
         )
+
+
+# The cursor each open write transaction shares (None until first asked for), by its
+# connection. A connection is used by one thread at a time, and a dict's get, set and
+# pop are atomic, so no lock.
+_shared: dict[Connection, DriverCursor | None] = {}
+
+
+@contextmanager
+def shared_cursor(conn: Connection) -> Iterator[None]:
+    """Within: `driver_cursor(conn)` gives one cursor, opened when first asked for (a
+    transaction that never asks opens none) and closed on the way out."""
+    if conn in _shared:
+        raise RuntimeError("this connection already shares a cursor")
+    _shared[conn] = None
+    try:
+        yield
+    finally:
+        cursor = _shared.pop(conn)
+        if cursor is not None:
+            cursor.close()
+
+
+def driver_cursor(conn: Connection) -> AbstractContextManager[DriverCursor]:
+    """A driver cursor on `conn`, as a context manager: inside `shared_cursor(conn)` (a
+    write transaction) the shared one, left open on exit; elsewhere a new one, closed on
+    exit. Statements run one after another on it, as they did on separate cursors: each
+    caller reads its result before the next statement."""
+    if conn not in _shared:
+        return DriverCursor(conn)
+    cursor = _shared[conn]
+    if cursor is None:
+        cursor = _shared[conn] = DriverCursor(conn)
+    return nullcontext(cursor)

@@ -29,7 +29,7 @@ from cosignatory.storage.audit import (
     recent_frontier,
     remember_frontier,
 )
-from cosignatory.storage.driver import BoundSQL, DriverCursor
+from cosignatory.storage.driver import BoundSQL, driver_cursor
 from cosignatory.storage.tables import event_log_head, events
 from cosignatory.storage.types import sqlite_timestamp
 
@@ -192,7 +192,7 @@ def append_event_if(
     order = subject if is_order else ""
     postgres = conn.dialect.name == "postgresql"
     guess = recent_frontier(conn) if postgres and (order_digest is not None) == is_order else None
-    with DriverCursor(conn) as cursor:
+    with driver_cursor(conn) as cursor:
         if postgres:
             values["at"], values["order"] = at, order
             if guess is not None:

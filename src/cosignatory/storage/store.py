@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cosignatory.core.errors import InputError
-from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.driver import DriverCursor, driver_cursor, shared_cursor
 from cosignatory.storage.engine import is_memory_sqlite, make_engine, normalize_url
 from cosignatory.storage.group_commit import GroupCommit
 from cosignatory.storage.migrate import ensure_current, upgrade
@@ -98,12 +98,13 @@ class Store:
                 self.engine.connect() as conn,
                 self._writers or nullcontext(),
                 conn.begin(),
+                shared_cursor(conn),  # one driver cursor for the transaction's statements
             ):
                 if self.dialect == "sqlite":
                     # SQLAlchemy's begin is bookkeeping here (pysqlite's implicit
                     # transactions are off); this is the real one, on the driver's cursor
                     # (every write runs it). Its COMMIT is pysqlite's `commit()`.
-                    with DriverCursor(conn) as cursor:
+                    with driver_cursor(conn) as cursor:
                         cursor.execute("BEGIN IMMEDIATE", ())
                 yield conn
         finally:

@@ -29,11 +29,15 @@ def _sqlite_bind(value: datetime | None) -> str | None:
     value = _aware(value)
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # The UTC instant's isoformat less its `+00:00`: `replace(tzinfo=None)` first cost
+    # more than the formatting (keyword arguments are slow in 3.11's `replace`).
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
 
 
 def _sqlite_result(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
+    # The stored text is naive UTC (`_sqlite_bind` wrote it): parsed with its offset
+    # spelled out, a quarter of the cost of parsing and then `replace(tzinfo=UTC)`.
+    return datetime.fromisoformat(value + "+00:00") if value is not None else None
 
 
 def _utc(value: datetime | None) -> datetime | None:
