@@ -308,3 +308,49 @@ def test_order_bodies_are_the_json_of_their_views(
     expected = {"items": [v.to_json() for v in items], "next_cursor": cursor}
     assert page.content == JSONResponse(expected).body
     assert json.loads(page.content) == expected
+
+
+@pytest.mark.parametrize("file_backed", [True, False])
+def test_an_order_read_runs_on_the_event_loop_only_on_a_sqlite_file(
+    service: tuple[Service, dict[str, str]], file_backed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`GET /v1/orders/{id}` reads a SQLite file on the event loop (no thread hop); any
+    other store (PostgreSQL across a network, the shared in-memory connection) is read
+    from the thread pool, so the loop never waits on it."""
+    svc, tokens = service
+    made = svc.propose(
+        action="move", params={"unit": "u-loop", "destination": "hill"}, proposer="kim"
+    )
+    monkeypatch.setattr(type(svc.store), "local_reads", property(lambda _store: file_backed))
+    on_loop: list[bool] = []
+    real = svc.get_order_as
+
+    def spy(secret: str, order_id: str) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(secret, order_id)
+
+    monkeypatch.setattr(svc, "get_order_as", spy)
+    app = create_app(svc, ApiSettings(sweep_interval=0))
+    kim = {"Authorization": f"Bearer {tokens['kim']}"}
+    shown = _request(app, "GET", f"/v1/orders/{made.id}", headers=kim)
+    assert shown.status_code == 200 and shown.json()["id"] == made.id
+    assert on_loop == [file_backed]
+    missing = _request(app, "GET", "/v1/orders/ord_nope", headers=kim)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    unauthenticated = _request(app, "GET", f"/v1/orders/{made.id}")
+    assert unauthenticated.status_code == 401
+
+
+def test_local_reads_means_a_sqlite_file(service: tuple[Service, dict[str, str]]) -> None:
+    from cosignatory.storage import memory_store
+
+    assert service[0].store.local_reads
+    store = memory_store()
+    try:
+        assert not store.local_reads
+    finally:
+        store.close()

@@ -78,6 +78,13 @@ class Store:
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
+    @property
+    def local_reads(self) -> bool:
+        """Whether a short read is quick enough to run on an event loop: a SQLite file in
+        WAL mode, where readers take no lock a writer holds and wait on no network (an
+        in-memory database shares one connection with its writers, so it does not)."""
+        return self._readers is not None
+
     def describe(self) -> str:
         """The URL without its password, for messages."""
         return self.engine.url.render_as_string(hide_password=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -116,9 +117,16 @@ def list_orders(
     summary="Show an order",
     openapi_extra=SECURED,
 )
-def get_order(order_id: OrderId, request: Request) -> Response:
+async def get_order(order_id: OrderId, request: Request) -> Response:
     # Any authenticated person may read any order: token and order in one read.
-    _caller, view = service_of(request).get_order_as(bearer_token(request), order_id)
+    service, token = service_of(request), bearer_token(request)
+    if service.store.local_reads:
+        # A SQLite file: the read (a token and an order by key, ~0.2 ms) runs here on the
+        # event loop. In the thread pool, the GIL changed hands at every sqlite3 call
+        # (50-60 context switches a request), which halved the rate of this endpoint.
+        _caller, view = service.get_order_as(token, order_id)
+    else:  # a database across the network: never block the loop on it
+        _caller, view = await anyio.to_thread.run_sync(service.get_order_as, token, order_id)
     return _order(view)
 
 
