@@ -70,7 +70,8 @@ def timed(fn: Callable[[], None], seconds: float) -> tuple[int, float]:
             return count, elapsed
 
 
-def run(name: str, url: str, seconds: float) -> float:
+def prepared(url: str) -> tuple[Store, Service]:
+    """A migrated database at `url` with the anchor's table and the policy, warmed up."""
     store = open_store(url, create=True, check_schema=False)
     try:
         upgrade(store)
@@ -81,6 +82,15 @@ def run(name: str, url: str, seconds: float) -> float:
         for _ in range(20):  # warm caches, pools and the WAL
             lifecycle(service)
             raw_commit(store)
+    except BaseException:
+        store.close()
+        raise
+    return store, service
+
+
+def run(name: str, url: str, seconds: float) -> float:
+    store, service = prepared(url)
+    try:
         raw_n = raw_t = life_n = life_t = 0.0
         share = seconds / ROUNDS
         for _ in range(ROUNDS):  # alternate, so both rates see the same disk weather

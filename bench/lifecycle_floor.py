@@ -36,8 +36,8 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cosignatory.service import Service
-from cosignatory.storage import open_store, upgrade
-from lifecycle import COMMITS_PER_ORDER, POLICY, RATIO_TARGET, lifecycle, raw_commit, raw_table
+from cosignatory.storage import open_store
+from lifecycle import COMMITS_PER_ORDER, RATIO_TARGET, lifecycle, prepared, raw_commit
 
 # A recorded statement carries its values as literals; replayed so, SQLite would compile
 # each one afresh, which the service never pays (its statements are bound and cached).
@@ -89,14 +89,7 @@ def main() -> int:
     n = args.lifecycles
     with tempfile.TemporaryDirectory(prefix="cosignatory-floor-") as work:
         db, start = Path(work) / "bench.db", Path(work) / "start.db"
-        store = open_store(f"sqlite:///{db}", create=True, check_schema=False)
-        upgrade(store)
-        with store.begin_write() as conn:
-            raw_table.create(conn, checkfirst=True)
-        service = Service(store)
-        service.publish_policy(yaml_text=POLICY, by="bench")
-        for _ in range(20):  # warm caches, pools and the WAL
-            lifecycle(service)
+        store, service = prepared(f"sqlite:///{db}")
         # Timed without recording (the trace callback costs a little per statement).
         service_s = per_call(lambda: lifecycle(service), n)
         store_raw_s = per_call(lambda: raw_commit(store), n * 2)
