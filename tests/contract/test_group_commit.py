@@ -7,6 +7,7 @@ others have queued: they then run together, each in its own savepoint, and commi
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -192,3 +193,39 @@ def test_other_stores_do_not_batch() -> None:
     finally:
         store.close()
     assert GroupCommit.__doc__  # the class documents what a caller sees
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_write_interrupted_while_queued_is_withdrawn(store: Store) -> None:
+    """Ctrl-C (here: a signal handler raising) in a thread waiting for its batch takes
+    its function out of the queue: it never runs, so it never half-happens."""
+    group = store.group_commit
+    assert group is not None
+    held, release = threading.Event(), threading.Event()
+
+    def first(conn: Connection) -> int:
+        held.set()
+        release.wait(timeout=30)
+        return insert("first")(conn)
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            leader = pool.submit(store.write, first)
+            assert held.wait(timeout=30)
+            signal.setitimer(signal.ITIMER_REAL, 0.2)  # fires while the main thread waits
+            with pytest.raises(_Interrupted):
+                store.write(insert("withdrawn"))
+            assert group._queue == []
+            release.set()
+            leader.result(timeout=30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert names(store) == ["first"]

@@ -89,8 +89,13 @@ class GroupCommit:
         job: _Job[T] = _Job(fn)
         with self._cond:
             self._queue.append(job)
-            while self._leader is not None and not job.done:
-                self._cond.wait()
+            try:
+                while self._leader is not None and not job.done:
+                    self._cond.wait()
+            except BaseException:  # interrupted while queued (Ctrl-C in the main thread)
+                if job in self._queue:  # not taken by a leader yet: it never runs
+                    self._queue.remove(job)
+                raise
             if job.done:  # an earlier leader ran it
                 return job.outcome()
             self._leader = me
