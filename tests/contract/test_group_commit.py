@@ -7,11 +7,13 @@ others have queued: they then run together, each in its own savepoint, and commi
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,30 +62,56 @@ def names(store: Store) -> list[str]:
         return [r[0] for r in conn.execute(text("SELECT name FROM items ORDER BY id"))]
 
 
+INSERT_FIRST = insert("first")
+
+
+@contextmanager
+def held_write(
+    store: Store, first: Callable[[Connection], object] = INSERT_FIRST
+) -> Iterator[Future[object]]:
+    """A first write (`first`, from another thread) that holds the write transaction
+    open until the block ends; the block gets its future."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> object:
+        held.set()
+        release.wait(timeout=30)
+        return first(conn)
+
+    with ThreadPoolExecutor(1) as pool:
+        leader = pool.submit(store.write, hold)
+        assert held.wait(timeout=30)
+        try:
+            yield leader
+        finally:
+            release.set()
+
+
+def behind_held_write(
+    store: Store,
+    calls: Sequence[Callable[[], object]],
+    first: Callable[[Connection], object] = INSERT_FIRST,
+) -> tuple[object, list[Future[object]]]:
+    """Start `calls` (each makes one write) while a first write holds the transaction, and
+    let it go once they have all queued, so they run as one batch; the first write's
+    result and the calls' futures."""
+    group = store.group_commit
+    assert group is not None
+    with ThreadPoolExecutor(len(calls)) as pool:
+        with held_write(store, first) as leader:
+            futures = [pool.submit(call) for call in calls]
+            deadline = time.monotonic() + 30
+            while len(group._queue) < len(calls):  # every call queued behind the first
+                assert time.monotonic() < deadline, "the writes did not queue"
+                time.sleep(0.001)
+        return leader.result(timeout=30), futures
+
+
 def batched(
     store: Store, followers: Sequence[Callable[[Connection], object]]
 ) -> tuple[object, list[Future[object]]]:
-    """Run `followers` while a first write holds the transaction open, so that they all
-    queue and then run as one batch; the first write's result and the followers' futures."""
-    group = store.group_commit
-    assert group is not None
-    held, release = threading.Event(), threading.Event()
-
-    def first(conn: Connection) -> object:
-        held.set()
-        release.wait(timeout=30)
-        return insert("first")(conn)
-
-    with ThreadPoolExecutor(len(followers) + 1) as pool:
-        leader = pool.submit(store.write, first)
-        assert held.wait(timeout=30)
-        futures = [pool.submit(store.write, fn) for fn in followers]
-        deadline = time.monotonic() + 30
-        while len(group._queue) < len(followers):  # every follower queued behind `first`
-            assert time.monotonic() < deadline, "followers did not queue"
-            time.sleep(0.001)
-        release.set()
-        return leader.result(timeout=30), futures
+    """`followers` as one batch behind a first write (`behind_held_write`)."""
+    return behind_held_write(store, [functools.partial(store.write, fn) for fn in followers])
 
 
 def test_a_lone_write_is_a_batch_of_one(store: Store) -> None:
@@ -158,24 +186,11 @@ def test_reviews_batched_together_keep_the_log_consistent(tmp_path: Path) -> Non
             )
             return view.state
 
-        # `service.review` opens its own write; run the calls from threads instead.
-        held, release = threading.Event(), threading.Event()
-
-        def hold(_conn: Connection) -> None:
-            held.set()
-            release.wait(timeout=30)
-
-        with ThreadPoolExecutor(len(OFFICERS) + 1) as pool:
-            holder = pool.submit(store.write, hold)
-            assert held.wait(timeout=30)
-            futures = [pool.submit(review, p) for p in OFFICERS]
-            deadline = time.monotonic() + 30
-            while len(group._queue) < len(OFFICERS):
-                assert time.monotonic() < deadline, "reviews did not queue"
-                time.sleep(0.001)
-            release.set()
-            holder.result(timeout=30)
-            states = [f.result(timeout=30) for f in futures]
+        # `service.review` opens its own write: each call queues behind the held one.
+        _, futures = behind_held_write(
+            store, [functools.partial(review, p) for p in OFFICERS], first=lambda _conn: None
+        )
+        states = [f.result(timeout=30) for f in futures]
         assert (group.batches - before[0], group.functions - before[1]) == (2, len(OFFICERS) + 1)
         assert states.count(OrderState.APPROVED) == 1  # the last review approved it
         shown = service.get_order(order.id)
@@ -204,27 +219,17 @@ def test_a_write_interrupted_while_queued_is_withdrawn(store: Store) -> None:
     its function out of the queue: it never runs, so it never half-happens."""
     group = store.group_commit
     assert group is not None
-    held, release = threading.Event(), threading.Event()
-
-    def first(conn: Connection) -> int:
-        held.set()
-        release.wait(timeout=30)
-        return insert("first")(conn)
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise _Interrupted
 
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
-        with ThreadPoolExecutor(1) as pool:
-            leader = pool.submit(store.write, first)
-            assert held.wait(timeout=30)
+        with held_write(store):
             signal.setitimer(signal.ITIMER_REAL, 0.2)  # fires while the main thread waits
             with pytest.raises(_Interrupted):
                 store.write(insert("withdrawn"))
             assert group._queue == []
-            release.set()
-            leader.result(timeout=30)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
