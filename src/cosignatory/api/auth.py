@@ -32,7 +32,6 @@ __all__ = [
     "SECURED",
     "UnverifiedToken",
     "admin_of",
-    "authenticate",
     "bearer_token",
     "caller_of",
     "service_of",
@@ -67,14 +66,9 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def authenticate(service: Service, token: UnverifiedToken) -> Principal:
-    """The person the token acts as (blocking: call it from the endpoint's thread)."""
-    return service.authenticate(token)
-
-
 def caller_of(request: Request) -> Principal:
     """The person the request's token acts as (blocking: from the endpoint's thread)."""
-    return authenticate(service_of(request), bearer_token(request))
+    return service_of(request).authenticate(bearer_token(request))
 
 
 def admin_of(request: Request) -> Principal:

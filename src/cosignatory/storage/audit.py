@@ -24,7 +24,6 @@ import functools
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,7 +52,7 @@ from cosignatory.core.audit import (
 )
 from cosignatory.core.audit.entry import event_entry_bytes, is_order_event
 from cosignatory.core.events import EventKind
-from cosignatory.storage.driver import DriverCursor, driver_cursor
+from cosignatory.storage.driver import driver_cursor
 from cosignatory.storage.tables import DIGEST, SEQ, events, metadata
 from cosignatory.storage.types import UTCDateTime
 
@@ -187,63 +186,47 @@ def append_audit_entry(
     at: datetime,
     payload: str,
     head: AuditHead | None = None,
-    cursor: DriverCursor | None = None,
 ) -> None:
     """Append the entry of the event just written at `seq` to the tree (same transaction).
 
     `head` is what the caller read in the statement that took the event log head
-    (`events.append_event` does); without it the head is read here. `cursor` is the
-    caller's driver cursor on `conn`, if it has one open.
+    (`events.append_event` does); without it the head is read here. The statements run
+    on the transaction's shared driver cursor (`driver.driver_cursor`).
     """
-    with driver_cursor(conn) if cursor is None else nullcontext(cursor) as driver:
-        _append_audit_entry(
-            conn, driver, seq=seq, kind=kind, actor=actor, subject=subject, at=at,
-            payload=payload, head=head,
-        )  # fmt: skip
-
-
-def _append_audit_entry(
-    conn: Connection,
-    cursor: DriverCursor,
-    *,
-    seq: int,
-    kind: EventKind,
-    actor: str,
-    subject: str,
-    at: datetime,
-    payload: str,
-    head: AuditHead | None,
-) -> None:
-    is_order = is_order_event(kind)
-    postgres = conn.dialect.name == "postgresql"
-    if head is None:
-        size, data, digest = cursor.one(
-            _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
+    with driver_cursor(conn) as cursor:
+        is_order = is_order_event(kind)
+        postgres = conn.dialect.name == "postgresql"
+        if head is None:
+            size, data, digest = cursor.one(
+                _READ_FOR_APPEND[conn.dialect.name], {"order": subject if is_order else ""}
+            )
+            head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
+        frontier = _stored_frontier(conn, head)
+        digest = head.order_digest
+        if frontier.size != seq:
+            raise RuntimeError(
+                f"audit log holds {frontier.size} entries but event {seq} was written"
+            )
+        order_digest = digest if is_order else None
+        if is_order and order_digest is None:
+            raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
+        event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
+        result = _append(frontier, event, order_digest)
+        # PostgreSQL's next append guesses the head from it; every next append skips parsing
+        # the head when it reads exactly these bytes back (`_stored_frontier`).
+        remember_frontier(conn, result.frontier)
+        if postgres:
+            cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
+            return
+        cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
+        nodes: list[Any] = []
+        for level, index, h in result.node_rows():
+            nodes += (node_id(level, index), h)
+        cursor.execute(_sqlite_insert_nodes(len(result.created)), nodes)  # one statement, any count
+        cursor.execute(
+            _SQLITE_UPDATE_HEAD,
+            {"size": result.frontier.size, "frontier": result.frontier.to_bytes()},
         )
-        head = AuditHead(size=int(size), frontier=bytes(data), order_digest=digest)
-    frontier = _stored_frontier(conn, head)
-    digest = head.order_digest
-    if frontier.size != seq:
-        raise RuntimeError(f"audit log holds {frontier.size} entries but event {seq} was written")
-    order_digest = digest if is_order else None
-    if is_order and order_digest is None:
-        raise RuntimeError(f"`{kind}` event for order `{subject}`, which has no row")
-    event = _Event(kind=kind, actor=actor, subject=subject, at=at, payload=payload)
-    result = _append(frontier, event, order_digest)
-    # PostgreSQL's next append guesses the head from it; every next append skips parsing
-    # the head when it reads exactly these bytes back (`_stored_frontier`).
-    remember_frontier(conn, result.frontier)
-    if postgres:
-        cursor.execute(_PG_WRITE, _pg_write_params(seq, order_digest, result))
-        return
-    cursor.execute(_SQLITE_INSERT_ENTRY, {"seq": seq, "order_digest": order_digest})
-    nodes: list[Any] = []
-    for level, index, h in result.node_rows():
-        nodes += (node_id(level, index), h)
-    cursor.execute(_sqlite_insert_nodes(len(result.created)), nodes)  # one statement, any count
-    cursor.execute(
-        _SQLITE_UPDATE_HEAD, {"size": result.frontier.size, "frontier": result.frontier.to_bytes()}
-    )
 
 
 def _stored_frontier(conn: Connection, head: AuditHead) -> Frontier:

@@ -245,7 +245,6 @@ def append_event_if(
             at=at,
             payload=payload_json,
             head=head,
-            cursor=cursor,
         )
     return int(seq)
 

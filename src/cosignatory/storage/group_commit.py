@@ -37,7 +37,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from cosignatory.storage.driver import DriverCursor
+from cosignatory.storage.driver import DriverCursor, driver_cursor
 
 __all__ = ["MAX_BATCH", "GroupCommit"]
 
@@ -116,7 +116,7 @@ class GroupCommit:
                 if len(batch) == 1:
                     batch[0].result = batch[0].fn(conn)  # raising rolls the transaction back
                 else:
-                    with DriverCursor(conn) as cursor:
+                    with driver_cursor(conn) as cursor:  # the transaction's own cursor
                         for job in batch:
                             _run_in_savepoint(cursor, conn, job)
         except BaseException as e:  # the commit (or a lone function) failed: nothing is kept
